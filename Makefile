@@ -1,0 +1,30 @@
+# `make demo` and `make test` each set up the environment themselves on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test test-all lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## train the default preset (25-mode grid) into runs/demo
+	$(BIN)/gankit train toy-grid --out runs/demo --force
+
+test: $(STAMP)  ## the test suite CI runs
+	$(BIN)/pytest -n 2 -m "not slow"
+
+test-all: $(STAMP)  ## everything, slow end-to-end checks included
+	$(BIN)/pytest -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/toy.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,207 @@
+"""The `gankit` command. Sub-commands are thin: the work is in gankit.run."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from gankit.errors import GankitError
+
+app = typer.Typer(
+    help="gankit: train, evaluate and sample generative adversarial networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_USER_ERROR = 2
+EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def user_errors(fn):
+    """Turn a GankitError into one red line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except GankitError as e:
+            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+    return wrapper
+
+
+def _progress_hook(progress: Progress, task_id) -> callable:
+    def on_step(trainer) -> None:
+        rec = getattr(trainer, "last_record", None)
+        stats = f"D {rec['d_loss']:.3f}  G {rec['g_loss']:.3f}" if rec else ""
+        progress.update(task_id, completed=trainer.step, stats=stats)
+
+    return on_step
+
+
+def _run_training(trainer) -> None:
+    from gankit import run
+
+    total = trainer.cfg.train.steps
+    columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("steps"), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn(), TextColumn("{task.fields[stats]}"))
+    out.print(f"[bold]{trainer.cfg.description or 'run'}[/] → {trainer.run_dir} "
+              f"on {trainer.device} (step {trainer.step} of {total})", highlight=False)
+    with Progress(*columns, console=out, transient=False) as progress:
+        task_id = progress.add_task("train", total=total, completed=trainer.step, stats="")
+        finished = run.train(trainer, _progress_hook(progress, task_id))
+    if not finished:
+        err.print(f"stopped by {trainer.stop_signal} at step {trainer.step}; checkpoint saved. "
+                  f"Continue with: gankit resume {trainer.run_dir}", highlight=False)
+        raise typer.Exit(EXIT_SIGNAL.get(trainer.stop_signal, 1))
+    _evaluate_and_render(trainer)
+
+
+def _evaluate_and_render(trainer) -> None:
+    from gankit import run
+
+    with out.status("evaluating"):
+        result = run.evaluate(trainer)
+    print_metrics(result, f"{trainer.run_dir} at step {trainer.step}")
+    with out.status("drawing pictures"):
+        pictures = run.render(trainer)
+    out.print(f"metrics: {trainer.run_dir / 'metrics.json'}", highlight=False)
+    for p in pictures:
+        out.print(f"picture: {p}", highlight=False)
+
+
+def print_metrics(result: dict, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if key in ("step", "eval_seconds"):
+            continue
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        table.add_row(key, text)
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def train(
+    preset: Annotated[str, typer.Argument(help="Preset name (see `gankit presets`) or a .toml file.")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="Config overrides, e.g. train.lr_g=2e-4 model.d_width=128."),
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Generator steps (train.steps).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (train.seed).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing run directory.")] = False,
+) -> None:
+    """Train a GAN from a preset, then evaluate it and draw its pictures."""
+    from gankit import run
+    from gankit.config import load_preset, parse_overrides
+
+    pairs = parse_overrides(list(overrides or []))
+    if steps is not None:
+        pairs["train.steps"] = steps
+    if seed is not None:
+        pairs["train.seed"] = seed
+    cfg = load_preset(preset).with_overrides(pairs)
+    name = Path(preset).stem
+    target = out_dir or Path("runs") / f"{name}-seed{cfg.train.seed}"
+    _run_training(run.start(cfg, target, force))
+
+
+@app.command()
+@user_errors
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `gankit train`.")],
+    steps: Annotated[
+        int | None, typer.Option(help="New total of generator steps (default: the run's own).")
+    ] = None,
+) -> None:
+    """Continue a run from its last complete checkpoint."""
+    from gankit import run
+
+    trainer = run.open_run(run_dir, steps)
+    if trainer.step >= trainer.cfg.train.steps:
+        out.print(f"{run_dir} already finished its {trainer.cfg.train.steps} steps; "
+                  "pass --steps N with a larger N to train longer", highlight=False)
+        _evaluate_and_render(trainer)
+        return
+    _run_training(trainer)
+
+
+@app.command("eval")
+@user_errors
+def eval_(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `gankit train`.")],
+) -> None:
+    """Evaluate a run's latest checkpoint: writes metrics.json and prints the table."""
+    from gankit import run
+
+    trainer = run.open_run(run_dir)
+    result = run.evaluate(trainer)
+    print_metrics(result, f"{run_dir} at step {trainer.step}")
+    out.print(f"metrics: {Path(run_dir) / 'metrics.json'}", highlight=False)
+
+
+@app.command()
+@user_errors
+def sample(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `gankit train`.")],
+    n: Annotated[int, typer.Option("-n", help="Number of samples.")] = 1000,
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Output file.")] = Path(
+        "samples.npy"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the latent draws.")] = 0,
+) -> None:
+    """Draw samples from a run's generator into a file (format from the suffix)."""
+    from gankit import run
+
+    path = run.sample_to_file(run_dir, n, out_file, seed)
+    out.print(f"wrote {n} samples to {path}", highlight=False)
+
+
+@app.command()
+@user_errors
+def presets() -> None:
+    """List the presets shipped with gankit."""
+    from gankit.config import preset_descriptions
+
+    table = Table(title="presets", title_justify="left")
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    for name, text in preset_descriptions().items():
+        table.add_row(name, text)
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # outside training (which handles it): no traceback
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

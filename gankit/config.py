@@ -1,0 +1,368 @@
+"""Run configuration: frozen dataclasses, TOML presets, dotted `key=value` overrides.
+
+A config is built in one direction only: preset TOML -> overrides -> `Config.from_dict`, which
+type-checks every value and validates its range. Unknown keys are rejected with the closest valid
+key suggested, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from gankit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where real samples come from."""
+
+    name: str = "grid"  # ring | grid | mixture
+    n_train: int = 100_000  # size of the fixed training set drawn once from the mixture
+    std: float | None = None  # None: the data set's own value (ring 0.01, grid 0.05)
+    means: tuple[tuple[float, ...], ...] = ()  # mixture only: one row per mode
+    weights: tuple[float, ...] = ()  # mixture only: empty = uniform
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """The latent distribution p_z."""
+
+    name: str = "normal"  # normal | uniform (on [-1, 1]^dim)
+    dim: int = 2
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Generator and discriminator architectures."""
+
+    g_arch: str = "mlp"  # mlp
+    d_arch: str = "mlp"  # mlp | maxout
+    g_width: int = 256
+    g_depth: int = 3  # hidden layers
+    d_width: int = 256
+    d_depth: int = 3
+    g_batchnorm: bool = False
+    d_batchnorm: bool = False
+    g_activation: str = "relu"
+    d_activation: str = "leaky_relu"
+    maxout_pieces: int = 5
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Algorithm 1 of Goodfellow et al. (2014): k discriminator steps per generator step."""
+
+    steps: int = 10_000  # generator steps
+    batch_size: int = 256  # minibatch m, for real and for fake samples
+    k: int = 1  # discriminator steps per generator step
+    loss: str = "nonsaturating"  # minimax | nonsaturating | ml
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    betas_g: tuple[float, float] = (0.5, 0.999)
+    betas_d: tuple[float, float] = (0.5, 0.999)
+    lr_milestones: tuple[int, ...] = ()  # generator steps at which both lrs are multiplied ...
+    lr_gamma: float = 0.1  # ... by this factor
+    ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 = off
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int = 0  # CPU threads for torch; 0 = torch's default
+    log_every: int = 100  # steps between lines of metrics.jsonl
+    ckpt_every: int = 1000  # steps between checkpoints
+    frame_every: int = 250  # steps between frames of the training animation
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How a finished run is measured."""
+
+    n_samples: int = 2500
+    metrics: tuple[str, ...] = ("modes", "hq_fraction", "reverse_kl", "w1")
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "prior": PriorConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "eval": EvalConfig,
+}
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "data.name": ("ring", "grid", "mixture"),
+    "prior.name": ("normal", "uniform"),
+    "model.g_arch": ("mlp",),
+    "model.d_arch": ("mlp", "maxout"),
+    "model.g_activation": ("relu", "leaky_relu", "tanh", "elu"),
+    "model.d_activation": ("relu", "leaky_relu", "tanh", "elu"),
+    "train.loss": ("minimax", "nonsaturating", "ml"),
+}
+
+
+def register_choices(key: str, *names: str) -> None:
+    """Let an extension module add valid values for a choice key (e.g. a new data set)."""
+    CHOICES[key] = tuple(dict.fromkeys((*CHOICES.get(key, ()), *names)))
+
+
+@dataclass(frozen=True)
+class Config:
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Config:
+        """Build and validate a config; every key must be known, every value of the right type."""
+        _reject_unknown(raw, all_keys())
+        kwargs: dict[str, Any] = {}
+        if "description" in raw:
+            kwargs["description"] = _coerce("description", raw["description"], str)
+        for section, klass in SECTIONS.items():
+            values = raw.get(section, {})
+            if not isinstance(values, dict):
+                raise ConfigError(f"'{section}' must be a table of settings, got {values!r}")
+            hints = typing.get_type_hints(klass)
+            kwargs[section] = klass(
+                **{k: _coerce(f"{section}.{k}", v, hints[k]) for k, v in values.items()}
+            )
+        cfg = cls(**kwargs)
+        validate(cfg)
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(_drop_none(self.to_dict()))
+
+    @classmethod
+    def from_toml(cls, text: str, source: str = "config") -> Config:
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{source} is not valid TOML: {e}") from None
+        return cls.from_dict(raw)
+
+    def with_overrides(self, overrides: list[str] | dict[str, Any]) -> Config:
+        """Apply `section.key=value` strings (values parsed as TOML, else taken as text)."""
+        pairs = parse_overrides(overrides) if isinstance(overrides, list) else overrides
+        raw = self.to_dict()
+        for key, value in pairs.items():
+            _reject_unknown_key(key, all_keys())
+            if "." in key:
+                section, name = key.split(".", 1)
+                raw[section][name] = value
+            else:
+                raw[key] = value
+        return Config.from_dict(raw)
+
+
+# -- keys, suggestions, overrides ---------------------------------------------------------------
+def all_keys() -> list[str]:
+    keys = ["description"]
+    for section, klass in SECTIONS.items():
+        keys += [f"{section}.{f.name}" for f in dataclasses.fields(klass)]
+    return keys
+
+
+def _suggest(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    if not close:  # match the last part alone: `lr_gg` -> `train.lr_g`
+        tails = {k.rsplit(".", 1)[-1]: k for k in valid}
+        hit = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(tails), n=1, cutoff=0.6)
+        close = [tails[hit[0]]] if hit else []
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _reject_unknown_key(key: str, valid: list[str]) -> None:
+    if key not in valid and key not in SECTIONS:
+        raise ConfigError(f"unknown config key '{key}'{_suggest(key, valid)}")
+
+
+def _reject_unknown(raw: dict[str, Any], valid: list[str]) -> None:
+    for top, value in raw.items():
+        if top in SECTIONS and isinstance(value, dict):
+            for name in value:
+                _reject_unknown_key(f"{top}.{name}", valid)
+        else:
+            _reject_unknown_key(top, valid)
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(
+                f"override '{item}' is not of the form key=value (e.g. train.lr_g=2e-4)"
+            )
+        key, text = item.split("=", 1)
+        out[key.strip()] = parse_value(text.strip())
+    return out
+
+
+def parse_value(text: str) -> Any:
+    """Parse an override value as TOML (numbers, booleans, arrays); plain words stay text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+# -- type coercion ------------------------------------------------------------------------------
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "text", bool: "true or false"}
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):  # `X | None`
+        if value is None or (isinstance(value, str) and value.lower() == "none"):
+            return None
+        inner = [a for a in args if a is not type(None)][0]
+        return _coerce(key, value, inner)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key} expects a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(f"{key}[{i}]", v, args[0]) for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ConfigError(f"{key} expects {len(args)} values, got {len(value)}: {value!r}")
+        return tuple(_coerce(f"{key}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"{key} expects {_TYPE_WORDS.get(hint, hint)}, got {value!r}")
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _drop_none(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+    return obj
+
+
+# -- validation ---------------------------------------------------------------------------------
+def _require(ok: bool, key: str, got: Any, valid: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} = {got!r} is out of range: must be {valid}")
+
+
+def validate(cfg: Config) -> None:
+    """Reject impossible values, naming the valid range."""
+    for key, names in CHOICES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value not in names:
+            raise ConfigError(
+                f"{key} = {value!r} is not one of: {', '.join(names)}{_choice_hint(value, names)}"
+            )
+    d, p, m, t, e = cfg.data, cfg.prior, cfg.model, cfg.train, cfg.eval
+    _require(d.n_train >= 1, "data.n_train", d.n_train, "≥ 1")
+    _require(d.std is None or d.std > 0, "data.std", d.std, "> 0")
+    if d.name == "mixture":
+        _require(len(d.means) >= 1, "data.means", d.means, "a non-empty list of mode centres")
+        dims = {len(row) for row in d.means}
+        _require(len(dims) == 1 and 0 not in dims, "data.means", d.means,
+                 "rows of one common, non-zero length")
+        _require(not d.weights or len(d.weights) == len(d.means), "data.weights", d.weights,
+                 f"empty (uniform) or {len(d.means)} values, one per mode")
+        _require(all(w >= 0 for w in d.weights) and (not d.weights or sum(d.weights) > 0),
+                 "data.weights", d.weights, "non-negative with a positive sum")
+    _require(p.dim >= 1, "prior.dim", p.dim, "≥ 1")
+    for name in ("g_width", "d_width"):
+        _require(getattr(m, name) >= 1, f"model.{name}", getattr(m, name), "≥ 1")
+    for name in ("g_depth", "d_depth"):
+        _require(getattr(m, name) >= 0, f"model.{name}", getattr(m, name), "≥ 0")
+    _require(m.maxout_pieces >= 2, "model.maxout_pieces", m.maxout_pieces, "≥ 2")
+    _require(t.steps >= 0, "train.steps", t.steps, "≥ 0")
+    _require(t.batch_size >= 1, "train.batch_size", t.batch_size, "≥ 1")
+    _require(t.k >= 1, "train.k", t.k, "≥ 1 (discriminator steps per generator step)")
+    for name in ("lr_g", "lr_d"):
+        _require(getattr(t, name) > 0, f"train.{name}", getattr(t, name), "> 0")
+    for name in ("betas_g", "betas_d"):
+        b = getattr(t, name)
+        _require(all(0 <= v < 1 for v in b), f"train.{name}", b, "two numbers in [0, 1)")
+    _require(list(t.lr_milestones) == sorted(set(t.lr_milestones))
+             and all(s > 0 for s in t.lr_milestones),
+             "train.lr_milestones", t.lr_milestones, "increasing positive step numbers")
+    _require(0 < t.lr_gamma <= 1, "train.lr_gamma", t.lr_gamma, "in (0, 1]")
+    _require(0 <= t.ema < 1, "train.ema", t.ema, "in [0, 1) (0 turns it off)")
+    _require(t.seed >= 0, "train.seed", t.seed, "≥ 0")
+    _require(t.threads >= 0, "train.threads", t.threads, "≥ 0 (0 = torch's default)")
+    _require(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda"),
+             "train.device", t.device, "auto, cpu, cuda or cuda:N")
+    for name in ("log_every", "ckpt_every", "frame_every"):
+        _require(getattr(t, name) >= 1, f"train.{name}", getattr(t, name), "≥ 1")
+    _require(e.n_samples >= 1, "eval.n_samples", e.n_samples, "≥ 1")
+    from gankit.metrics import METRICS  # late import: metrics register themselves on import
+
+    for name in e.metrics:
+        if name not in METRICS:
+            raise ConfigError(
+                f"eval.metrics: unknown metric '{name}'; known: {', '.join(sorted(METRICS))}"
+                f"{_choice_hint(name, list(METRICS))}"
+            )
+
+
+def _choice_hint(value: Any, names: Any) -> str:
+    close = difflib.get_close_matches(str(value), list(names), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# -- presets ------------------------------------------------------------------------------------
+def _preset_files() -> dict[str, Any]:
+    root = resources.files("gankit") / "presets"
+    return {p.name.removesuffix(".toml"): p for p in root.iterdir() if p.name.endswith(".toml")}
+
+
+def preset_names() -> list[str]:
+    return sorted(_preset_files())
+
+
+def load_preset(name: str) -> Config:
+    """A preset by name, or a path to a TOML file of the same form."""
+    files = _preset_files()
+    if name in files:
+        return Config.from_toml(files[name].read_text(), source=f"preset '{name}'")
+    path = Path(name)
+    if path.suffix == ".toml" and path.is_file():
+        return Config.from_toml(path.read_text(), source=str(path))
+    raise ConfigError(
+        f"unknown preset '{name}'{_choice_hint(name, files)}; "
+        f"available: {', '.join(sorted(files))} (or a path to a .toml file)"
+    )
+
+
+def preset_descriptions() -> dict[str, str]:
+    return {name: load_preset(name).description for name in preset_names()}

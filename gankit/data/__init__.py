@@ -1,0 +1,1 @@
+"""Real data: toy mixtures with exact densities (and, later, image data sets)."""

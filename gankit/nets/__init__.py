@@ -1,0 +1,40 @@
+"""Network builders: the config names an architecture, these functions build it."""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+from gankit.config import Config
+from gankit.nets.mlp import LogitHead, maxout_mlp, mlp
+
+
+class Reshape(nn.Module):
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.view(x.shape[0], *self.shape)
+
+
+def build_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    """G: latent (batch, prior.dim) -> samples (batch, *sample_shape)."""
+    m = cfg.model
+    if m.g_arch == "mlp":
+        net = mlp(cfg.prior.dim, math.prod(sample_shape), m.g_width, m.g_depth,
+                  m.g_activation, m.g_batchnorm)
+        return net if len(sample_shape) == 1 else nn.Sequential(net, Reshape(sample_shape))
+    raise ValueError(f"unknown generator architecture {m.g_arch!r}")
+
+
+def build_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    """D: samples (batch, *sample_shape) -> logits (batch,). Never a sigmoid inside D."""
+    m = cfg.model
+    n_in = math.prod(sample_shape)
+    if m.d_arch == "mlp":
+        return LogitHead(mlp(n_in, 1, m.d_width, m.d_depth, m.d_activation, m.d_batchnorm))
+    if m.d_arch == "maxout":
+        return LogitHead(maxout_mlp(n_in, 1, m.d_width, m.d_depth, m.maxout_pieces))
+    raise ValueError(f"unknown discriminator architecture {m.d_arch!r}")

@@ -1,0 +1,123 @@
+"""Operations on run directories: train, resume, evaluate, sample. The CLI is a thin shell on these.
+
+A run directory holds everything about one run and can be evaluated, resumed or sampled later:
+
+    config.toml      the resolved config        checkpoint.pt   everything needed to continue
+    metrics.jsonl    training log               metrics.json    final evaluation
+    frames/          animation frames           *.png, *.gif    pictures
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gankit.config import Config
+from gankit.errors import CheckpointError, GankitError
+from gankit.metrics import compute
+from gankit.tasks import build_task
+from gankit.train.checkpoint import FILENAME
+from gankit.train.loop import SEED_EVAL, Trainer
+from gankit.viz.curves import read_log, save_loss_curves
+
+StepHook = Callable[[Trainer], None]
+
+
+def prepare_run_dir(out: Path, force: bool) -> None:
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not force:
+            raise GankitError(
+                f"run directory {out} already exists; pass --force to overwrite it, "
+                f"or `gankit resume {out}` to continue it"
+            )
+        if out.is_dir():
+            shutil.rmtree(out)
+        else:
+            out.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def start(cfg: Config, out: Path, force: bool = False) -> Trainer:
+    """A fresh trainer writing into a new run directory."""
+    prepare_run_dir(out, force)
+    (Path(out) / "config.toml").write_text(cfg.to_toml())
+    return Trainer(cfg, build_task(cfg), out)
+
+
+def open_run(run_dir: Path, steps: int | None = None) -> Trainer:
+    """The trainer of an existing run, at its last complete checkpoint.
+
+    `steps` raises the run's target (total generator steps); it is saved in config.toml.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise GankitError(f"no run directory at {run_dir}")
+    if not (run_dir / FILENAME).exists():
+        raise CheckpointError(
+            f"{run_dir} has no {FILENAME}; it was not written by `gankit train`, "
+            "or the run stopped before its first checkpoint"
+        )
+    trainer = Trainer.from_checkpoint(run_dir, build_task)
+    if steps is not None:
+        if steps < trainer.step:
+            raise GankitError(
+                f"--steps {steps} is fewer than the {trainer.step} steps already done"
+            )
+        cfg = trainer.cfg.with_overrides({"train.steps": steps})
+        trainer.cfg = cfg
+        (run_dir / "config.toml").write_text(cfg.to_toml())
+    return trainer
+
+
+def train(trainer: Trainer, on_step: StepHook | None = None) -> bool:
+    """Train to the configured number of steps; True when finished, False when interrupted."""
+    return trainer.fit(trainer.cfg.train.steps, on_step)
+
+
+def evaluate(trainer: Trainer) -> dict[str, Any]:
+    """The registry metrics of the configured list on eval.n_samples samples, deterministic."""
+    cfg = trainer.cfg
+    n, seed = cfg.eval.n_samples, cfg.train.seed + SEED_EVAL
+    started = time.perf_counter()
+    fake = trainer.sample(n, seed).float()
+    real = trainer.task.real_samples(n, seed)
+    result = {"step": trainer.step, "n_samples": n,
+              **compute(cfg.eval.metrics, fake.cpu(), real.cpu(), trainer.task)}
+    result["eval_seconds"] = round(time.perf_counter() - started, 3)
+    if trainer.run_dir is not None:
+        (trainer.run_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    trainer.last_eval_samples = fake
+    return result
+
+
+def render(trainer: Trainer) -> list[Path]:
+    """Every picture of the run: the task's own, plus the loss curves."""
+    run_dir = trainer.run_dir
+    assert run_dir is not None
+    samples = getattr(trainer, "last_eval_samples", None)
+    if samples is None:
+        samples = trainer.sample(trainer.cfg.eval.n_samples)
+    written = list(trainer.task.render(trainer, run_dir, samples))
+    curves = save_loss_curves(run_dir / "losses.png", read_log(run_dir / "metrics.jsonl"),
+                              title=trainer.cfg.description)
+    if curves is not None:
+        written.append(curves)
+    return written
+
+
+def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None) -> Path:
+    if n < 1:
+        raise GankitError(f"-n must be ≥ 1, got {n}")
+    trainer = open_run(run_dir)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    seed = int(torch.randint(0, 2**31 - 1, ())) if seed is None else seed
+    trainer.task.save_samples(trainer.sample(n, seed), out)
+    return out

@@ -1,0 +1,88 @@
+"""2-D (or n-D) Gaussian mixtures: exact densities, mode metrics, scatter + D(x) pictures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gankit.config import Config
+from gankit.data.toy import build_mixture
+
+TOY_DATA = ("ring", "grid", "mixture")
+FRAME_SAMPLES = 1000
+GRID_RES = 80
+
+
+class ToyTask:
+    def __init__(self, cfg: Config) -> None:
+        d = cfg.data
+        self.cfg = cfg
+        self.mixture = build_mixture(d.name, d.std, d.means, d.weights)
+        self.sample_shape = (self.mixture.dim,)
+        centres = self.mixture.centres
+        margin = max(0.5, 0.25 * float((centres.max(0).values - centres.min(0).values).max()))
+        self.extent = (float(centres[:, 0].min()) - margin, float(centres[:, 0].max()) + margin,
+                       float(centres[:, -1].min()) - margin, float(centres[:, -1].max()) + margin)
+
+    def train_data(self) -> Tensor:
+        """The fixed training set: data.n_train points drawn once from the mixture."""
+        gen = torch.Generator().manual_seed(self.cfg.train.seed)
+        return self.mixture.sample(self.cfg.data.n_train, gen)
+
+    def real_samples(self, n: int, seed: int) -> Tensor:
+        """Fresh real samples, independent of the training set."""
+        return self.mixture.sample(n, torch.Generator().manual_seed(10_000 + seed))
+
+    def decision_grid(self, trainer) -> tuple[np.ndarray, tuple[float, ...]]:
+        """D(x) on a regular grid over the data (2-D mixtures only)."""
+        x0, x1, y0, y1 = self.extent
+        xs, ys = torch.linspace(x0, x1, GRID_RES), torch.linspace(y0, y1, GRID_RES)
+        gx, gy = torch.meshgrid(xs, ys, indexing="xy")
+        points = torch.stack([gx.ravel(), gy.ravel()], 1)
+        return trainer.discriminate(points).view(GRID_RES, GRID_RES).cpu().numpy(), self.extent
+
+    def frame(self, trainer) -> dict[str, Any]:
+        samples = trainer.sample(FRAME_SAMPLES).cpu().numpy()
+        out = {"samples": samples}
+        if self.mixture.dim == 2:
+            out["d_grid"], _ = self.decision_grid(trainer)
+        return out
+
+    def render(self, trainer, run_dir: Path, samples: Tensor) -> list[Path]:
+        """Pictures of a finished run: scatter over D(x), and the training animation."""
+        from gankit.viz.toy import save_animation, save_scatter
+
+        written = []
+        if self.mixture.dim == 2:
+            d_grid, extent = self.decision_grid(trainer)
+            path = run_dir / "samples.png"
+            save_scatter(path, samples.cpu().numpy(), self.mixture.centres.numpy(), d_grid,
+                         extent, title=f"{self.cfg.data.name}, step {trainer.step}")
+            written.append(path)
+            gif = save_animation(run_dir / "training.gif", run_dir / "frames",
+                                 self.mixture.centres.numpy(), extent)
+            if gif is not None:
+                written.append(gif)
+        return written
+
+    def save_samples(self, samples: Tensor, path: Path) -> None:
+        """.npy, .csv or .png (scatter) by the file's suffix."""
+        arr = samples.cpu().numpy()
+        if path.suffix == ".npy":
+            np.save(path, arr)
+        elif path.suffix == ".csv":
+            header = ",".join(f"x{i}" for i in range(arr.shape[1]))
+            np.savetxt(path, arr, delimiter=",", header=header, comments="")
+        elif path.suffix == ".png":
+            from gankit.viz.toy import save_scatter
+
+            save_scatter(path, arr, self.mixture.centres.numpy(), None, self.extent,
+                         title=f"{len(arr)} samples")
+        else:
+            from gankit.errors import GankitError
+
+            raise GankitError(f"cannot write samples to '{path.name}': use .npy, .csv or .png")

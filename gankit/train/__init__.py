@@ -1,0 +1,1 @@
+"""Training: Algorithm 1 (loop.py), checkpoints (checkpoint.py)."""

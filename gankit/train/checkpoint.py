@@ -1,0 +1,76 @@
+"""Checkpoints: written atomically, loaded without unpickling arbitrary objects.
+
+A checkpoint is a plain dict of tensors, numbers and strings saved with `torch.save` and read
+with `torch.load(weights_only=True)`, which refuses anything but those types. It is written to a
+temporary file in the same directory, fsynced, then renamed over the old one, so a crash at any
+moment leaves either the previous complete checkpoint or the new complete one, never a torn file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gankit.errors import CheckpointError
+
+FORMAT = "gankit-checkpoint"
+VERSION = 1
+FILENAME = "checkpoint.pt"
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": FORMAT, "version": VERSION, **state}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises several types for truncated / foreign files
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt, truncated or not a gankit checkpoint ({reason[:160]})"
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a gankit checkpoint")
+    if state.get("version") != VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format version {state.get('version')}, "
+            f"this gankit reads version {VERSION}"
+        )
+    return state
+
+
+def load_module_state(module: torch.nn.Module, state: dict, what: str, path: Path) -> None:
+    """load_state_dict with a readable message when the checkpoint is of another model."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+        raise CheckpointError(
+            f"checkpoint {path} holds a {what} of a different architecture than its config "
+            f"describes ({first[:160]})"
+        ) from None

@@ -1,0 +1,300 @@
+"""Algorithm 1 of Goodfellow et al. (2014), seed 000: k discriminator steps, then one generator step.
+
+One `Trainer` serves every objective; variations are options of the same loop, not copies of it.
+The step never reads a value back to the host: losses and D outputs are summed on the device and
+read once per `log_every` steps.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import json
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gankit.config import Config
+from gankit.data.sampler import EpochSampler
+from gankit.losses import OBJECTIVES
+from gankit.nets import build_discriminator, build_generator
+from gankit.priors import sample_prior
+from gankit.train.checkpoint import (
+    FILENAME,
+    load_checkpoint,
+    load_module_state,
+    save_checkpoint,
+)
+
+#: Quantities averaged over each logging interval, in this order.
+LOGGED = ("d_loss", "g_loss", "d_real", "d_fake")
+
+# Offsets from the run's seed for each independent random stream.
+SEED_Z, SEED_DATA, SEED_FRAMES, SEED_EVAL = 1, 2, 3, 4
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        from gankit.errors import ConfigError
+
+        raise ConfigError(f"train.device = {name!r} but no CUDA device is available; use cpu")
+    return device
+
+
+def grad_norm(module: nn.Module) -> Tensor:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+class Trainer:
+    """Owns the two networks, their optimizers and the random streams of one run."""
+
+    def __init__(self, cfg: Config, task: Any, run_dir: Path | None = None) -> None:
+        t = cfg.train
+        self.cfg, self.task = cfg, task
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.device = pick_device(t.device)
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        torch.manual_seed(t.seed)
+        shape = task.sample_shape
+        self.G = build_generator(cfg, shape).to(self.device)
+        self.D = build_discriminator(cfg, shape).to(self.device)
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if t.ema > 0 else None
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=t.lr_g, betas=t.betas_g)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=t.lr_d, betas=t.betas_d)
+        self.objective = OBJECTIVES[t.loss]
+        self.z_gen = torch.Generator(device=self.device).manual_seed(t.seed + SEED_Z)
+        data = task.train_data().to(self.device)
+        self.sampler = EpochSampler(data, t.batch_size, seed=t.seed + SEED_DATA)
+        self.step = 0  # generator steps done
+        self.d_batches = 0  # real batches consumed
+        self.acc = torch.zeros(len(LOGGED), device=self.device)
+        self.acc_steps = 0
+        self.stop_signal: str | None = None
+        self._lr_factor = 1.0
+
+    # -- Algorithm 1 ----------------------------------------------------------------------------
+    def sample_z(self, n: int) -> Tensor:
+        p = self.cfg.prior
+        return sample_prior(p.name, n, p.dim, self.z_gen, self.device)
+
+    def d_step(self) -> Tensor:
+        """One discriminator update on a real and a fake minibatch; returns detached stats."""
+        real = self.sampler.batch(self.d_batches)
+        self.d_batches += 1
+        with torch.no_grad():
+            fake = self.G(self.sample_z(len(real)))
+        real_logits, fake_logits = self.D(real), self.D(fake)
+        loss = self.objective.d_loss(real_logits, fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return torch.stack([loss.detach(), torch.sigmoid(real_logits.detach()).mean(),
+                            torch.sigmoid(fake_logits.detach()).mean()])
+
+    def g_step(self) -> Tensor:
+        """One generator update through a frozen D."""
+        self.D.requires_grad_(False)
+        fake_logits = self.D(self.G(self.sample_z(self.cfg.train.batch_size)))
+        loss = self.objective.g_loss(fake_logits)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        if self.G_ema is not None:
+            self._update_ema()
+        return loss.detach()
+
+    def train_step(self) -> None:
+        """k discriminator steps, one generator step, statistics accumulated on the device."""
+        self._apply_lr()
+        k = self.cfg.train.k
+        d_stats = sum(self.d_step() for _ in range(k)) / k
+        g_loss = self.g_step()
+        self.acc += torch.stack([d_stats[0], g_loss, d_stats[1], d_stats[2]])
+        self.acc_steps += 1
+        self.step += 1
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = self.cfg.train.ema
+        assert self.G_ema is not None
+        for e, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            e.lerp_(p, 1 - decay)
+        for e, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            e.copy_(b)
+
+    def _apply_lr(self) -> None:
+        t = self.cfg.train
+        factor = t.lr_gamma ** bisect.bisect_right(t.lr_milestones, self.step)
+        if factor != self._lr_factor:
+            for opt, lr in ((self.opt_g, t.lr_g), (self.opt_d, t.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * factor
+            self._lr_factor = factor
+
+    # -- the loop -------------------------------------------------------------------------------
+    def fit(self, until: int, on_step: Callable[[Trainer], None] | None = None) -> bool:
+        """Train up to generator step `until`; True if finished, False if stopped by a signal.
+
+        SIGINT/SIGTERM finish the current step, then the loop saves a checkpoint and returns.
+        """
+        t = self.cfg.train
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def request_stop(signum, frame):
+            self.stop_signal = signal.Signals(signum).name
+            for s, h in previous.items():  # a second signal acts at once
+                signal.signal(s, h)
+
+        for s in previous:
+            signal.signal(s, request_stop)
+        try:
+            if self.step == 0:
+                self.save_frame()
+            while self.step < until and self.stop_signal is None:
+                self.train_step()
+                if self.step % t.log_every == 0:
+                    self.log()
+                if self.step % t.frame_every == 0:
+                    self.save_frame()
+                if self.step % t.ckpt_every == 0:
+                    self.save()
+                if on_step is not None:
+                    on_step(self)
+            self.save()
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+        return self.stop_signal is None
+
+    # -- logging, frames ------------------------------------------------------------------------
+    def log(self) -> dict[str, float]:
+        """Average the accumulated statistics (one host read) and append them to metrics.jsonl."""
+        values = (self.acc / max(self.acc_steps, 1)).tolist()
+        norms = torch.stack([grad_norm(self.D), grad_norm(self.G)]).tolist()
+        record = {"step": self.step, **dict(zip(LOGGED, values)),
+                  "grad_norm_d": norms[0], "grad_norm_g": norms[1],
+                  "lr_g": self.opt_g.param_groups[0]["lr"],
+                  "lr_d": self.opt_d.param_groups[0]["lr"]}
+        self.acc.zero_()
+        self.acc_steps = 0
+        self.last_record = record
+        if self.run_dir is not None:
+            with open(self.run_dir / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+        return record
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator samples come from: the weight average when there is one."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    @torch.no_grad()
+    def generate(self, z: Tensor) -> Tensor:
+        """G(z) in inference mode (BatchNorm running statistics, no dropout)."""
+        G = self.sampling_generator
+        was_training = G.training
+        G.eval()
+        try:
+            return torch.cat([G(chunk) for chunk in z.split(8192)])
+        finally:
+            G.train(was_training)
+
+    def sample(self, n: int, seed: int | None = None) -> Tensor:
+        """n samples from a latent stream of its own, so sampling never disturbs training."""
+        seed = self.cfg.train.seed + SEED_EVAL if seed is None else seed
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        p = self.cfg.prior
+        return self.generate(sample_prior(p.name, n, p.dim, gen, self.device))
+
+    @torch.no_grad()
+    def discriminate(self, x: Tensor) -> Tensor:
+        """D(x) as probabilities, in inference mode."""
+        was_training = self.D.training
+        self.D.eval()
+        try:
+            return torch.cat([torch.sigmoid(self.D(c)) for c in x.to(self.device).split(8192)])
+        finally:
+            self.D.train(was_training)
+
+    def save_frame(self) -> None:
+        """One frame of the training animation, written as frames/step_XXXXXXX.npz."""
+        if self.run_dir is None:
+            return
+        frame = self.task.frame(self)
+        folder = self.run_dir / "frames"
+        folder.mkdir(exist_ok=True)
+        np.savez_compressed(folder / f"step_{self.step:07d}.npz", step=self.step, **frame)
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        rng = {"torch": torch.get_rng_state(), "z": self.z_gen.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        state = {
+            "config": self.cfg.to_toml(), "step": self.step, "d_batches": self.d_batches,
+            "G": self.G.state_dict(), "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "rng": rng, "acc": self.acc, "acc_steps": self.acc_steps,
+        }
+        if self.G_ema is not None:
+            state["G_ema"] = self.G_ema.state_dict()
+        return state
+
+    def save(self) -> None:
+        if self.run_dir is not None:
+            save_checkpoint(self.run_dir / FILENAME, self.state())
+
+    def load_state(self, state: dict[str, Any], path: Path) -> None:
+        load_module_state(self.G, state["G"], "generator", path)
+        load_module_state(self.D, state["D"], "discriminator", path)
+        if self.G_ema is not None:
+            load_module_state(self.G_ema, state.get("G_ema", state["G"]), "generator", path)
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step, self.d_batches = int(state["step"]), int(state["d_batches"])
+        self.acc = state["acc"].to(self.device)
+        self.acc_steps = int(state["acc_steps"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.z_gen.set_state(state["rng"]["z"])
+        if self.device.type == "cuda" and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        self._lr_factor = float("nan")  # re-derive the learning rate from the step
+
+    @classmethod
+    def from_checkpoint(
+        cls, run_dir: Path, task_factory: Callable[[Config], Any], cfg: Config | None = None,
+        keep_metrics: bool = True,
+    ) -> Trainer:
+        """Rebuild a trainer from run_dir/checkpoint.pt (its own config unless one is given)."""
+        path = Path(run_dir) / FILENAME
+        state = load_checkpoint(path)
+        if cfg is None:
+            cfg = Config.from_toml(state["config"], source=f"the config inside {path}")
+        trainer = cls(cfg, task_factory(cfg), run_dir)
+        trainer.load_state(state, path)
+        if keep_metrics:
+            trainer.truncate_log()
+        return trainer
+
+    def truncate_log(self) -> None:
+        """Drop log lines written after the checkpoint: the resumed run will write them again."""
+        if self.run_dir is None:
+            return
+        path = self.run_dir / "metrics.jsonl"
+        if path.exists():
+            lines = [ln for ln in path.read_text().splitlines()
+                     if ln.strip() and json.loads(ln)["step"] <= self.step]
+            path.write_text("".join(ln + "\n" for ln in lines))
