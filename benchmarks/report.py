@@ -1,0 +1,65 @@
+"""Shared by the benchmark scripts: machine facts and section-wise updates of BENCHMARKS.md.
+
+Each script owns one section, delimited by HTML comments, and rewrites only that section, so the
+scripts can run independently and in any order.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+HEADER = "# gankit benchmarks\n\nEvery number below was written by the script named in its section.\n"
+
+
+def machine() -> str:
+    """One line: CPU/GPU, core count, versions, date."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{cpu}, {os.cpu_count()} cores, {gpu}; Python {platform.python_version()}, "
+            f"torch {torch.__version__}; {datetime.date.today().isoformat()}")
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def command_line() -> str:
+    return "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+
+
+def write_section(name: str, body: str) -> Path:
+    """Replace (or append) the section `name` of BENCHMARKS.md with `body`."""
+    start, end = f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else HEADER
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else (
+        text.rstrip() + "\n\n" + block + "\n")
+    BENCHMARKS.write_text(text)
+    return BENCHMARKS
+
+
+def provenance() -> str:
+    """The lines every section starts with: command, machine, commit."""
+    return (f"Command: `{command_line()}`  \nMachine: {machine()}  \n"
+            f"Commit: {git_commit()}\n")
