@@ -17,7 +17,10 @@ from pathlib import Path
 import torch
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-HEADER = "# gankit benchmarks\n\nEvery number below was written by the script named in its section.\n"
+HEADER = (
+    "# gankit benchmarks\n\n"
+    "Every number below was written by the script named in its section.\n"
+)
 
 
 def machine() -> str:

@@ -28,8 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EXIT_USER_ERROR = 2
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
@@ -105,7 +105,9 @@ def print_metrics(result: dict, title: str) -> None:
 @app.command()
 @user_errors
 def train(
-    preset: Annotated[str, typer.Argument(help="Preset name (see `gankit presets`) or a .toml file.")],
+    preset: Annotated[
+        str, typer.Argument(help="Preset name (see `gankit presets`) or a .toml file.")
+    ],
     overrides: Annotated[
         list[str] | None,
         typer.Argument(help="Config overrides, e.g. train.lr_g=2e-4 model.d_width=128."),

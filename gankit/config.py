@@ -231,7 +231,7 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     if origin in (types.UnionType, typing.Union):  # `X | None`
         if value is None or (isinstance(value, str) and value.lower() == "none"):
             return None
-        inner = [a for a in args if a is not type(None)][0]
+        inner = next(a for a in args if a is not type(None))
         return _coerce(key, value, inner)
     if origin is tuple:
         if not isinstance(value, list | tuple):

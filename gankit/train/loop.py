@@ -1,4 +1,4 @@
-"""Algorithm 1 of Goodfellow et al. (2014), seed 000: k discriminator steps, then one generator step.
+"""Algorithm 1 of Goodfellow et al. (2014), seed 000: k discriminator steps, then one G step.
 
 One `Trainer` serves every objective; variations are options of the same loop, not copies of it.
 The step never reads a value back to the host: losses and D outputs are summed on the device and

@@ -50,7 +50,7 @@ def save_animation(path: Path, frames_dir: Path, centres, extent, ms: int = 150)
     for f in files:
         with np.load(f) as fr:
             ax.clear()
-            d_grid = fr["d_grid"] if "d_grid" in fr else None
+            d_grid = fr.get("d_grid")
             if d_grid is not None:
                 ax.imshow(d_grid, origin="lower", extent=extent, cmap="RdBu", vmin=0, vmax=1,
                           alpha=0.55, aspect="auto")
