@@ -31,6 +31,12 @@ class DataConfig:
     std: float | None = None  # None: the data set's own value (ring 0.01, grid 0.05)
     means: tuple[tuple[float, ...], ...] = ()  # mixture only: one row per mode
     weights: tuple[float, ...] = ()  # mixture only: empty = uniform
+    # -- image data sets (mnist | fashion-mnist | digits | folder); see docs/images.md ----------
+    data_dir: str | None = None  # IDX files or the image folder; None: search the usual places
+    resolution: int = 28  # image side in pixels (DCGAN: 28, 32 or 64)
+    channels: int = 1  # 1 = grayscale, 3 = RGB (folder only; the digit sets are grayscale)
+    pixel_range: str = "signed"  # signed: [-1, 1] (tanh G) | unit: [0, 1] (sigmoid G, seed 003)
+    download: bool = True  # mnist only: download (checksummed) into the user cache when missing
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ class TrainConfig:
     log_every: int = 100  # steps between lines of metrics.jsonl
     ckpt_every: int = 1000  # steps between checkpoints
     frame_every: int = 250  # steps between frames of the training animation
+    pretrain_d_samples: int = 0  # seed 003: pretrain D one epoch on this many real + fake; 0 = off
+    pretrain_d_batch: int = 32  # minibatch of that pretraining epoch
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ class EvalConfig:
 
     n_samples: int = 2500
     metrics: tuple[str, ...] = ("modes", "hq_fraction", "reverse_kl", "w1")
+    inception_weights: str | None = None  # TorchScript Inception-v3 file: enables fid_inception
+    inception_sha256: str | None = None  # its SHA-256 (else read from <weights>.sha256)
 
 
 SECTIONS: dict[str, type] = {
@@ -98,10 +108,11 @@ SECTIONS: dict[str, type] = {
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "data.name": ("ring", "grid", "mixture"),
+    "data.name": ("ring", "grid", "mixture", "mnist", "fashion-mnist", "digits", "folder"),
+    "data.pixel_range": ("signed", "unit"),
     "prior.name": ("normal", "uniform"),
-    "model.g_arch": ("mlp",),
-    "model.d_arch": ("mlp", "maxout"),
+    "model.g_arch": ("mlp", "dcgan", "seed003"),
+    "model.d_arch": ("mlp", "maxout", "dcgan", "seed003"),
     "model.g_activation": ("relu", "leaky_relu", "tanh", "elu"),
     "model.d_activation": ("relu", "leaky_relu", "tanh", "elu"),
     "train.loss": ("minimax", "nonsaturating", "ml"),
@@ -299,6 +310,7 @@ def validate(cfg: Config) -> None:
                  f"empty (uniform) or {len(d.means)} values, one per mode")
         _require(all(w >= 0 for w in d.weights) and (not d.weights or sum(d.weights) > 0),
                  "data.weights", d.weights, "non-negative with a positive sum")
+    _validate_images(cfg)
     _require(p.dim >= 1, "prior.dim", p.dim, "≥ 1")
     for name in ("g_width", "d_width"):
         _require(getattr(m, name) >= 1, f"model.{name}", getattr(m, name), "≥ 1")
@@ -324,6 +336,9 @@ def validate(cfg: Config) -> None:
              "train.device", t.device, "auto, cpu, cuda or cuda:N")
     for name in ("log_every", "ckpt_every", "frame_every"):
         _require(getattr(t, name) >= 1, f"train.{name}", getattr(t, name), "≥ 1")
+    _require(t.pretrain_d_samples >= 0, "train.pretrain_d_samples", t.pretrain_d_samples,
+             "≥ 0 (0 turns D pretraining off)")
+    _require(t.pretrain_d_batch >= 1, "train.pretrain_d_batch", t.pretrain_d_batch, "≥ 1")
     _require(e.n_samples >= 1, "eval.n_samples", e.n_samples, "≥ 1")
     from gankit.metrics import METRICS  # late import: metrics register themselves on import
 
@@ -333,6 +348,30 @@ def validate(cfg: Config) -> None:
                 f"eval.metrics: unknown metric '{name}'; known: {', '.join(sorted(METRICS))}"
                 f"{_choice_hint(name, list(METRICS))}"
             )
+
+
+IMAGE_DATA = ("mnist", "fashion-mnist", "digits", "folder")
+IMAGE_ARCHS = ("dcgan", "seed003")
+
+
+def _validate_images(cfg: Config) -> None:
+    """Image data sets and convolutional nets: resolutions and channels each net supports."""
+    d, m = cfg.data, cfg.model
+    image = d.name in IMAGE_DATA
+    for key, arch in (("model.g_arch", m.g_arch), ("model.d_arch", m.d_arch)):
+        if arch in IMAGE_ARCHS and not image:
+            raise ConfigError(f"{key} = {arch!r} needs an image data set "
+                              f"(data.name one of {', '.join(IMAGE_DATA)}), got {d.name!r}")
+        if arch == "dcgan":
+            _require(d.resolution in (28, 32, 64), "data.resolution", d.resolution,
+                     "28, 32 or 64 for the DCGAN nets")
+        if arch == "seed003":
+            _require(d.resolution == 28 and d.channels == 1, "data.resolution/channels",
+                     (d.resolution, d.channels), "(28, 1): seed 003's nets are 28×28 grayscale")
+    _require(d.resolution >= 8, "data.resolution", d.resolution, "≥ 8")
+    _require(d.channels in (1, 3), "data.channels", d.channels, "1 (grayscale) or 3 (RGB)")
+    if d.name in ("mnist", "fashion-mnist", "digits"):
+        _require(d.channels == 1, "data.channels", d.channels, f"1: {d.name} is grayscale")
 
 
 def _choice_hint(value: Any, names: Any) -> str:

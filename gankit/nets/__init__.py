@@ -26,6 +26,8 @@ def build_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
         net = mlp(cfg.prior.dim, math.prod(sample_shape), m.g_width, m.g_depth,
                   m.g_activation, m.g_batchnorm)
         return net if len(sample_shape) == 1 else nn.Sequential(net, Reshape(sample_shape))
+    if m.g_arch in ("dcgan", "seed003"):  # image nets: sample_shape = (channels, side, side)
+        return _image_generator(cfg, sample_shape)
     raise ValueError(f"unknown generator architecture {m.g_arch!r}")
 
 
@@ -37,4 +39,25 @@ def build_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module
         return LogitHead(mlp(n_in, 1, m.d_width, m.d_depth, m.d_activation, m.d_batchnorm))
     if m.d_arch == "maxout":
         return LogitHead(maxout_mlp(n_in, 1, m.d_width, m.d_depth, m.maxout_pieces))
+    if m.d_arch == "dcgan":
+        from gankit.nets.dcgan import DCGANDiscriminator
+
+        return DCGANDiscriminator(sample_shape[0], sample_shape[-1], m.d_width)
+    if m.d_arch == "seed003":
+        from gankit.nets.seed003 import Seed003Discriminator
+
+        return Seed003Discriminator(m.d_width)
     raise ValueError(f"unknown discriminator architecture {m.d_arch!r}")
+
+
+def _image_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    """G's output activation follows data.pixel_range: tanh for [-1, 1], sigmoid for [0, 1]."""
+    m = cfg.model
+    output = "tanh" if cfg.data.pixel_range == "signed" else "sigmoid"
+    if m.g_arch == "dcgan":
+        from gankit.nets.dcgan import DCGANGenerator
+
+        return DCGANGenerator(cfg.prior.dim, sample_shape[0], sample_shape[-1], m.g_width, output)
+    from gankit.nets.seed003 import Seed003Generator
+
+    return Seed003Generator(cfg.prior.dim, m.g_width, output)

@@ -13,4 +13,10 @@ def build_task(cfg: Config) -> Any:
 
     if cfg.data.name in TOY_DATA:
         return ToyTask(cfg)
+    from gankit.config import IMAGE_DATA
+
+    if cfg.data.name in IMAGE_DATA:  # mnist, fashion-mnist, digits, folder
+        from gankit.tasks.images import ImageTask
+
+        return ImageTask(cfg)
     raise ValueError(f"no task for data set {cfg.data.name!r}")

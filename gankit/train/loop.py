@@ -83,6 +83,7 @@ class Trainer:
         self.acc_steps = 0
         self.stop_signal: str | None = None
         self._lr_factor = 1.0
+        self.d_pretrained = False  # D pretraining (train.pretrain_d_samples) done?
 
     # -- Algorithm 1 ----------------------------------------------------------------------------
     def sample_z(self, n: int) -> Tensor:
@@ -163,6 +164,16 @@ class Trainer:
         try:
             if self.step == 0:
                 self.save_frame()
+            # -- D pretraining (seed 003): once, before the first G step; checkpointed at once --
+            if t.pretrain_d_samples and not self.d_pretrained and self.step == 0:
+                from gankit.train.pretrain import pretrain_discriminator
+
+                stats = pretrain_discriminator(self)
+                self.d_pretrained = True
+                if self.run_dir is not None:
+                    (self.run_dir / "pretrain.json").write_text(json.dumps(stats, indent=2))
+                self.save()
+            # -- end of D pretraining --
             while self.step < until and self.stop_signal is None:
                 self.train_step()
                 if self.step % t.log_every == 0:
@@ -248,6 +259,7 @@ class Trainer:
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": rng, "acc": self.acc, "acc_steps": self.acc_steps,
+            "d_pretrained": self.d_pretrained,
         }
         if self.G_ema is not None:
             state["G_ema"] = self.G_ema.state_dict()
@@ -267,6 +279,7 @@ class Trainer:
         self.step, self.d_batches = int(state["step"]), int(state["d_batches"])
         self.acc = state["acc"].to(self.device)
         self.acc_steps = int(state["acc_steps"])
+        self.d_pretrained = bool(state.get("d_pretrained", False))
         torch.set_rng_state(state["rng"]["torch"])
         self.z_gen.set_state(state["rng"]["z"])
         if self.device.type == "cuda" and "cuda" in state["rng"]:

@@ -1,0 +1,68 @@
+"""A folder of the user's own PNG/JPEG images (searched recursively) as one uint8 tensor.
+
+Each image is converted to grayscale or RGB, its shorter side resized to the model's resolution
+(bicubic, antialiased) and centre-cropped to a square. Files that cannot be decoded are skipped
+and counted; the run fails only when no image at all is usable. A folder has no test split and no
+labels: the test split is the training set itself, and classifier metrics do not apply.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from gankit.data.images import ImageSet
+from gankit.errors import DataError
+
+SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*")
+                  if p.suffix.lower() in SUFFIXES and p.is_file())
+
+
+def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
+    """One image as uint8 H×W×C (C = channels), resized and centre-cropped."""
+    with Image.open(path) as im:
+        im = im.convert("L" if channels == 1 else "RGB")
+        w, h = im.size
+        scale = resolution / min(w, h)
+        size = (max(resolution, round(w * scale)), max(resolution, round(h * scale)))
+        im = im.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+        left, top = (size[0] - resolution) // 2, (size[1] - resolution) // 2
+        im = im.crop((left, top, left + resolution, top + resolution))
+        arr = np.asarray(im, dtype=np.uint8)
+    return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def load_folder(folder: str | Path | None, resolution: int, channels: int = 3) -> ImageSet:
+    if not folder:
+        raise DataError("data.name = 'folder' needs a folder: pass --data-dir DIR")
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"image folder {folder} does not exist or is not a folder")
+    files = image_files(folder)
+    if not files:
+        raise DataError(f"no PNG or JPEG images under {folder} (searched recursively for "
+                        f"{', '.join(SUFFIXES)})")
+    images, skipped = [], []
+    for path in files:
+        try:
+            images.append(load_image(path, resolution, channels))
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+            skipped.append(f"{path.name} ({type(e).__name__})")
+    if not images:
+        raise DataError(f"none of the {len(files)} image files under {folder} could be read "
+                        f"(first: {skipped[0]})")
+    notes = []
+    if skipped:
+        notes.append(f"skipped {len(skipped)} unreadable file(s) of {len(files)} under {folder}, "
+                     f"e.g. {', '.join(skipped[:3])}")
+        warnings.warn(notes[-1], stacklevel=2)
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    return ImageSet(name="folder", train_x=x, test_x=x, source=str(folder), notes=notes)

@@ -1,0 +1,131 @@
+"""Image data sets: the training tensor, held-out real images for evaluation, fixed-noise sample
+grids every `frame_every` steps, and the pictures of a finished run.
+
+Pixels live in the training range `data.pixel_range` ([-1, 1] for tanh generators, [0, 1] for
+seed 003's sigmoid); metrics and pictures convert to [0, 1] through `unit()`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gankit.config import Config
+from gankit.data.images import ImageSet, load_image_set, to_range, to_uint8, to_unit
+from gankit.errors import DataError, GankitError
+
+GRID_SIZE = 64  # 8×8 fixed-noise grid
+#: Metrics that need a labelled data set (they use the trained domain classifier).
+LABELLED_METRICS = ("fd_classifier", "kid_classifier", "is_classifier", "classes_present",
+                    "class_kl", "classifier_accuracy", "fd_classifier_floor",
+                    "fd_classifier_noisy", "fd_classifier_blurred")
+
+
+class ImageTask:
+    def __init__(self, cfg: Config, data: ImageSet | None = None) -> None:
+        d = cfg.data
+        self.cfg = cfg
+        self.data = data if data is not None else load_image_set(d)
+        self.pixel_range = d.pixel_range
+        self.sample_shape = (d.channels, d.resolution, d.resolution)
+        shape = tuple(self.data.train_x.shape[1:])
+        if shape != self.sample_shape:
+            raise DataError(f"{self.data.name} images have shape {shape}, the config expects "
+                            f"{self.sample_shape}")
+        needs = [m for m in cfg.eval.metrics if m in LABELLED_METRICS]
+        if needs and not self.data.labelled:
+            raise DataError(
+                f"eval.metrics {', '.join(needs)} need a labelled data set (mnist, fashion-mnist, "
+                f"digits) for the domain classifier; {self.data.name} has no labels: set "
+                "eval.metrics=[] or pass --inception-weights for the Inception FID"
+            )
+        self._classifier = None
+
+    # -- data -----------------------------------------------------------------------------------
+    def train_data(self) -> Tensor:
+        """The training images in the training range; at most data.n_train (a fixed subset)."""
+        x = self.data.train_x
+        n = self.cfg.data.n_train
+        if n < len(x):
+            idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:n]
+            x = x[idx.sort().values]
+        return to_range(x, self.pixel_range)
+
+    def real_samples(self, n: int, seed: int) -> Tensor:
+        """n held-out real images (the test split; drawn with replacement past its size)."""
+        return to_range(self.real_uint8(n, seed, split="test"), self.pixel_range)
+
+    def real_uint8(self, n: int, seed: int, split: str = "test") -> Tensor:
+        pool = self.data.test_x if split == "test" else self.data.train_x
+        g = torch.Generator().manual_seed(10_000 + seed)
+        idx = (torch.randperm(len(pool), generator=g)[:n] if n <= len(pool)
+               else torch.randint(len(pool), (n,), generator=g))
+        return pool[idx]
+
+    def unit(self, x: Tensor) -> Tensor:
+        """Images in the training range -> float32 [0, 1] on the CPU."""
+        return to_unit(x.detach().float().cpu(), self.pixel_range)
+
+    def classifier(self):
+        """The domain classifier of this data set (trained once, then loaded from the cache)."""
+        if self._classifier is None:
+            from gankit.metrics.classifier import domain_classifier
+
+            self._classifier = domain_classifier(self.data)
+        return self._classifier
+
+    # -- pictures -------------------------------------------------------------------------------
+    def fixed_grid(self, trainer) -> np.ndarray:
+        """uint8 64×C×H×W samples from the run's fixed noise (the same z at every frame)."""
+        from gankit.train.loop import SEED_FRAMES
+
+        z_seed = self.cfg.train.seed + SEED_FRAMES
+        return to_uint8(self.unit(trainer.sample(GRID_SIZE, z_seed))).numpy()
+
+    def frame(self, trainer) -> dict[str, Any]:
+        return {"grid": self.fixed_grid(trainer)}
+
+    def render(self, trainer, run_dir: Path, samples: Tensor) -> list[Path]:
+        """grid.png (fixed noise), real.png, training.gif; seed 003 runs also its two figures."""
+        from gankit.viz.curves import read_log
+        from gankit.viz.grids import (
+            save_grid,
+            save_grid_animation,
+            save_seed003_grid,
+            save_seed003_losses,
+        )
+
+        run_dir = Path(run_dir)
+        grid = self.fixed_grid(trainer)
+        written = [save_grid(run_dir / "grid.png", grid),
+                   save_grid(run_dir / "real.png", self.real_uint8(GRID_SIZE, 0).numpy())]
+        gif = save_grid_animation(run_dir / "training.gif", run_dir / "frames")
+        if gif is not None:
+            written.append(gif)
+        if self.cfg.model.g_arch == "seed003":
+            some = to_uint8(self.unit(samples[:24])).numpy()
+            written.append(save_seed003_grid(run_dir / "seed003_grid.png", some))
+            loss = save_seed003_losses(run_dir / "seed003_loss.png",
+                                       read_log(run_dir / "metrics.jsonl"))
+            if loss is not None:
+                written.append(loss)
+        return written
+
+    def save_samples(self, samples: Tensor, path: Path) -> None:
+        """.png (a grid), .npy (float32 N×C×H×W in [0, 1]) or .npz (uint8 'images')."""
+        from gankit.viz.grids import save_grid
+
+        unit = self.unit(samples)
+        if path.suffix == ".png":
+            save_grid(path, to_uint8(unit).numpy())
+        elif path.suffix == ".npy":
+            np.save(path, unit.numpy())
+        elif path.suffix == ".npz":
+            np.savez_compressed(path, images=to_uint8(unit).numpy())
+        else:
+            raise GankitError(f"cannot write image samples to '{path.name}': use .png, .npy or "
+                              ".npz")
