@@ -116,6 +116,12 @@ def train(
     steps: Annotated[int | None, typer.Option(help="Generator steps (train.steps).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (train.seed).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run directory.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", help="Folder of the data set: IDX files, or your images (data.data_dir).")
+    ] = None,
+    inception_weights: Annotated[Path | None, typer.Option(
+        "--inception-weights", help="Local TorchScript Inception weights: adds fid_inception.")
+    ] = None,
 ) -> None:
     """Train a GAN from a preset, then evaluate it and draw its pictures."""
     from gankit import run
@@ -126,7 +132,13 @@ def train(
         pairs["train.steps"] = steps
     if seed is not None:
         pairs["train.seed"] = seed
+    if data_dir is not None:
+        pairs["data.data_dir"] = str(data_dir)
     cfg = load_preset(preset).with_overrides(pairs)
+    if inception_weights is not None:
+        from gankit.metrics.inception import with_inception
+
+        cfg = with_inception(cfg, inception_weights)
     name = Path(preset).stem
     target = out_dir or Path("runs") / f"{name}-seed{cfg.train.seed}"
     _run_training(run.start(cfg, target, force))
@@ -156,11 +168,18 @@ def resume(
 @user_errors
 def eval_(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `gankit train`.")],
+    inception_weights: Annotated[Path | None, typer.Option(
+        "--inception-weights", help="Local TorchScript Inception weights: adds fid_inception.")
+    ] = None,
 ) -> None:
     """Evaluate a run's latest checkpoint: writes metrics.json and prints the table."""
     from gankit import run
 
     trainer = run.open_run(run_dir)
+    if inception_weights is not None:
+        from gankit.metrics.inception import with_inception
+
+        trainer.cfg = with_inception(trainer.cfg, inception_weights)
     result = run.evaluate(trainer)
     print_metrics(result, f"{run_dir} at step {trainer.step}")
     out.print(f"metrics: {Path(run_dir) / 'metrics.json'}", highlight=False)
