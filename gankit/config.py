@@ -72,6 +72,14 @@ class TrainConfig:
     batch_size: int = 256  # minibatch m, for real and for fake samples
     k: int = 1  # discriminator steps per generator step
     loss: str = "nonsaturating"  # minimax | nonsaturating | ml
+    # -- critics and mode-collapse remedies (docs/mode_collapse.md) -----------------------------
+    # (train.loss may also be wasserstein | hinge | least_squares: D's output is then a score)
+    optimizer: str = "adam"  # adam | rmsprop (WGAN's choice; betas then unused)
+    clip: float = 0.0  # WGAN weight clipping: D's weights into [-clip, clip] after each D step
+    gp_lambda: float = 0.0  # WGAN-GP: λ × gradient penalty on random interpolates; 0 = off
+    pack: int = 1  # PacGAN: D judges packs of this many samples; batch_size must divide by it
+    unroll: int = 0  # unrolled GAN: G's loss sees D after this many functional D steps; 0 = off
+    unroll_first_order: bool = False  # unrolled steps as constants (no gradient through them)
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     betas_g: tuple[float, float] = (0.5, 0.999)
@@ -115,7 +123,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.d_arch": ("mlp", "maxout", "dcgan", "seed003"),
     "model.g_activation": ("relu", "leaky_relu", "tanh", "elu"),
     "model.d_activation": ("relu", "leaky_relu", "tanh", "elu"),
-    "train.loss": ("minimax", "nonsaturating", "ml"),
+    "train.loss": ("minimax", "nonsaturating", "ml", "wasserstein", "hinge", "least_squares"),
+    "train.optimizer": ("adam", "rmsprop"),
 }
 
 
@@ -320,6 +329,7 @@ def validate(cfg: Config) -> None:
     _require(t.steps >= 0, "train.steps", t.steps, "≥ 0")
     _require(t.batch_size >= 1, "train.batch_size", t.batch_size, "≥ 1")
     _require(t.k >= 1, "train.k", t.k, "≥ 1 (discriminator steps per generator step)")
+    _validate_remedies(cfg)
     for name in ("lr_g", "lr_d"):
         _require(getattr(t, name) > 0, f"train.{name}", getattr(t, name), "> 0")
     for name in ("betas_g", "betas_d"):
@@ -372,6 +382,24 @@ def _validate_images(cfg: Config) -> None:
     _require(d.channels in (1, 3), "data.channels", d.channels, "1 (grayscale) or 3 (RGB)")
     if d.name in ("mnist", "fashion-mnist", "digits"):
         _require(d.channels == 1, "data.channels", d.channels, f"1: {d.name} is grayscale")
+
+
+def _validate_remedies(cfg: Config) -> None:
+    """Clipping, gradient penalty, packing and unrolling (issue 5)."""
+    t = cfg.train
+    _require(t.clip >= 0, "train.clip", t.clip, "≥ 0 (0 turns weight clipping off)")
+    _require(t.gp_lambda >= 0, "train.gp_lambda", t.gp_lambda, "≥ 0 (0 turns the penalty off)")
+    _require(t.pack >= 1, "train.pack", t.pack, "≥ 1 (1 = no packing)")
+    _require(t.unroll >= 0, "train.unroll", t.unroll, "≥ 0 (0 = no unrolling)")
+    if t.batch_size % t.pack:
+        lower = t.batch_size - t.batch_size % t.pack
+        near = " or ".join(str(b) for b in (lower, lower + t.pack) if b > 0)
+        raise ConfigError(
+            f"train.batch_size = {t.batch_size} is not divisible by train.pack = {t.pack}: a "
+            f"packed D judges groups of {t.pack} samples; use a multiple of {t.pack} ({near})")
+    if t.pack > 1 and cfg.model.d_arch == "seed003":
+        raise ConfigError("train.pack > 1 needs a D whose input size follows the data "
+                          "(mlp, maxout or dcgan); seed003's D is fixed to one 28×28 image")
 
 
 def _choice_hint(value: Any, names: Any) -> str:

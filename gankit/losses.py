@@ -70,3 +70,73 @@ OBJECTIVES: dict[str, Objective] = {
     "nonsaturating": Objective(discriminator_loss, generator_nonsaturating),
     "ml": Objective(discriminator_loss, generator_ml),
 }
+
+
+# -- critics and other objectives (issue 5) -----------------------------------------------------
+# For these, D's output is a critic value, not a log-odds: σ(D(x)) is no probability. The trainer
+# still logs d_real / d_fake as means of σ(output) so every run's log has one schema.
+
+
+def critic_wasserstein(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """WGAN critic:  E_z[f(G(z))] - E_x[f(x)]  (Arjovsky et al. 2017).
+
+    Minimising it maximises E f(real) - E f(fake), which for a 1-Lipschitz f (weight clipping,
+    `train.clip`, or a gradient penalty, `train.gp_lambda`) estimates W1(p_data, p_g): so
+    -d_loss in the log is the critic's running W1 estimate.
+    """
+    return fake_scores.mean() - real_scores.mean()
+
+
+def generator_wasserstein(fake_scores: Tensor) -> Tensor:
+    """WGAN generator:  -E_z[f(G(z))]; also the generator loss of the hinge objective."""
+    return -fake_scores.mean()
+
+
+def critic_hinge(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Hinge D loss:  E_x[max(0, 1 - D(x))] + E_z[max(0, 1 + D(G(z)))]  (Lim & Ye 2017;
+    Miyato et al. 2018). D stops pushing a sample once it is past its margin."""
+    return torch.relu(1 - real_scores).mean() + torch.relu(1 + fake_scores).mean()
+
+
+def discriminator_least_squares(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """LSGAN D loss:  E_x[(D(x) - 1)²] + E_z[D(G(z))²]  (Mao et al. 2017, targets b = 1, a = 0).
+
+    The square penalises samples far from the decision boundary even when correctly classified,
+    so gradients do not vanish the way the sigmoid cross-entropy's do.
+    """
+    return (real_scores - 1).square().mean() + fake_scores.square().mean()
+
+
+def generator_least_squares(fake_scores: Tensor) -> Tensor:
+    """LSGAN G loss:  E_z[(D(G(z)) - 1)²]  (target c = 1)."""
+    return (fake_scores - 1).square().mean()
+
+
+def gradient_penalty(
+    D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """WGAN-GP penalty:  E[(‖∇_x̂ D(x̂)‖₂ - 1)²]  on x̂ = ε x + (1 - ε) x̃, ε ~ U[0, 1] per sample
+    (Gulrajani et al. 2017). Returns the penalty without λ; differentiable in D's weights.
+
+    The norm is taken per D output, over everything that output sees: per sample for a plain
+    D, per pack of m samples for a PacGAN D (whose output depends on m samples at once).
+    """
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(shape, generator=generator, device=real.device, dtype=real.dtype)
+    mixed = eps * real + (1 - eps) * fake  # keeps fake's graph when the caller needs it
+    if not mixed.requires_grad:
+        mixed.requires_grad_(True)
+    scores = D(mixed)
+    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    norms = torch.linalg.vector_norm(grad.reshape(scores.numel(), -1), dim=1)
+    return (norms - 1).square().mean()
+
+
+OBJECTIVES.update({
+    "wasserstein": Objective(critic_wasserstein, generator_wasserstein),
+    "hinge": Objective(critic_hinge, generator_wasserstein),
+    "least_squares": Objective(discriminator_least_squares, generator_least_squares),
+})
+#: Objectives whose D output is a critic score rather than a log-odds.
+CRITIC_LOSSES = ("wasserstein", "hinge", "least_squares")

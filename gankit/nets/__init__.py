@@ -33,6 +33,10 @@ def build_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
 
 def build_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     """D: samples (batch, *sample_shape) -> logits (batch,). Never a sigmoid inside D."""
+    if cfg.train.pack > 1:  # PacGAN: this D built for m× the input, judging m samples at once
+        from gankit.nets.pack import pack_discriminator
+
+        return pack_discriminator(cfg, sample_shape, build_discriminator)
     m = cfg.model
     n_in = math.prod(sample_shape)
     if m.d_arch == "mlp":

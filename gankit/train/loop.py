@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.data.sampler import EpochSampler
-from gankit.losses import OBJECTIVES
+from gankit.losses import OBJECTIVES, gradient_penalty
 from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
 from gankit.train.checkpoint import (
@@ -30,6 +30,8 @@ from gankit.train.checkpoint import (
     load_module_state,
     save_checkpoint,
 )
+from gankit.train.optim import clip_weights, make_optimizer
+from gankit.train.unrolled import unrolled_logits
 
 #: Quantities averaged over each logging interval, in this order.
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -71,8 +73,8 @@ class Trainer:
         self.G = build_generator(cfg, shape).to(self.device)
         self.D = build_discriminator(cfg, shape).to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if t.ema > 0 else None
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=t.lr_g, betas=t.betas_g)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=t.lr_d, betas=t.betas_d)
+        self.opt_g = make_optimizer(t.optimizer, self.G.parameters(), t.lr_g, t.betas_g)
+        self.opt_d = make_optimizer(t.optimizer, self.D.parameters(), t.lr_d, t.betas_d)
         self.objective = OBJECTIVES[t.loss]
         self.z_gen = torch.Generator(device=self.device).manual_seed(t.seed + SEED_Z)
         data = task.train_data().to(self.device)
@@ -98,16 +100,23 @@ class Trainer:
             fake = self.G(self.sample_z(len(real)))
         real_logits, fake_logits = self.D(real), self.D(fake)
         loss = self.objective.d_loss(real_logits, fake_logits)
+        t = self.cfg.train
+        penalty = t.gp_lambda * gradient_penalty(self.D, real, fake, self.z_gen) \
+            if t.gp_lambda else 0.0  # WGAN-GP: in the gradient, not in the logged d_loss
         self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss + penalty).backward()
         self.opt_d.step()
+        if t.clip:  # WGAN: keep the critic's weights in [-clip, clip]
+            clip_weights(self.D, t.clip)
         return torch.stack([loss.detach(), torch.sigmoid(real_logits.detach()).mean(),
                             torch.sigmoid(fake_logits.detach()).mean()])
 
     def g_step(self) -> Tensor:
         """One generator update through a frozen D."""
         self.D.requires_grad_(False)
-        fake_logits = self.D(self.G(self.sample_z(self.cfg.train.batch_size)))
+        fake = self.G(self.sample_z(self.cfg.train.batch_size))
+        # unrolled GAN: G's loss sees D after train.unroll functional D steps (unrolled.py)
+        fake_logits = unrolled_logits(self, fake) if self.cfg.train.unroll else self.D(fake)
         loss = self.objective.g_loss(fake_logits)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -235,8 +244,10 @@ class Trainer:
         """D(x) as probabilities, in inference mode."""
         was_training = self.D.training
         self.D.eval()
+        m = self.cfg.train.pack  # a packed D (PacGAN) judges a pack of m copies of each point
         try:
-            return torch.cat([torch.sigmoid(self.D(c)) for c in x.to(self.device).split(8192)])
+            return torch.cat([torch.sigmoid(self.D(c.repeat_interleave(m, 0)))
+                              for c in x.to(self.device).split(8192)])
         finally:
             self.D.train(was_training)
 

@@ -1,0 +1,70 @@
+"""Unrolled GAN (Metz et al. 2017; seed 004 §4.1): G descends f_K(θ_G, θ_D) = f(θ_G, θ_D^K).
+
+θ_D^K comes from K updates of a *functional copy* of D's weights (torch.func.functional_call),
+starting at θ_D, on the same real batch and the same fake batch G(z; θ_G) that G's loss uses.
+Second order (default): the updates keep their graph, so dθ_D^K/dθ_G enters G's gradient and G
+"sees" how D would answer its move. First order (`train.unroll_first_order`): the updates are
+constants, G only meets a D that is K steps further along.
+
+Each unrolled step applies the D optimizer's own rule (gankit/train/optim.py): Adam-like for
+Adam, as in the paper, with the optimizer's current moment estimates; RMSProp-like for RMSProp.
+The unrolled steps also clip (train.clip) and penalise (train.gp_lambda) as a real D step does.
+The real D update stays the ordinary one and θ_D itself is never changed here; D's BatchNorm
+buffers are copied, so unrolling leaves no trace on the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from gankit.losses import gradient_penalty
+from gankit.train.optim import FunctionalOptimizer
+
+
+def unrolled_parameters(
+    D: nn.Module, real: Tensor, fake: Tensor, d_loss: Callable[[Tensor, Tensor], Tensor],
+    steps: int, optimizer: FunctionalOptimizer, first_order: bool = False, clip: float = 0.0,
+    gp_lambda: float = 0.0, generator: torch.Generator | None = None,
+) -> dict[str, Tensor]:
+    """θ_D^K (and copies of D's buffers) after `steps` functional D updates on (real, fake)."""
+    params = {n: p.detach().requires_grad_(True) for n, p in D.named_parameters()}
+    buffers = {n: b.clone() for n, b in D.named_buffers()}  # BatchNorm stats: updated on copies
+    fake_in = fake.detach() if first_order else fake
+
+    for _ in range(steps):
+        def call(x: Tensor, weights: dict[str, Tensor] = params) -> Tensor:
+            return functional_call(D, {**weights, **buffers}, (x,))
+
+        loss = d_loss(call(real), call(fake_in))
+        if gp_lambda:
+            loss = loss + gp_lambda * gradient_penalty(call, real, fake_in, generator)
+        names = list(params)
+        grads = torch.autograd.grad(loss, [params[n] for n in names],
+                                    create_graph=not first_order, allow_unused=True)
+        grads = {n: torch.zeros_like(params[n]) if g is None else g for n, g in zip(names, grads)}
+        new = optimizer.step(params, grads)
+        if clip:
+            new = {n: v.clamp(-clip, clip) for n, v in new.items()}
+        if first_order:
+            new = {n: v.detach().requires_grad_(True) for n, v in new.items()}
+        params = new
+    return {**params, **buffers}
+
+
+def unrolled_logits(trainer, fake: Tensor) -> Tensor:
+    """D^K(fake): the logits G's loss sees in an unrolled generator step of `trainer`.
+
+    The real batch is the one the last D step used (re-read by its index, so no data or random
+    state is consumed and resuming stays exact).
+    """
+    t = trainer.cfg.train
+    real = trainer.sampler.batch(max(trainer.d_batches - 1, 0))
+    weights = unrolled_parameters(
+        trainer.D, real, fake, trainer.objective.d_loss, t.unroll,
+        FunctionalOptimizer.mirror(trainer.opt_d, trainer.D), t.unroll_first_order, t.clip,
+        t.gp_lambda, trainer.z_gen)
+    return functional_call(trainer.D, weights, (fake,))
