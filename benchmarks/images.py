@@ -1,0 +1,143 @@
+"""Image benchmark: Fashion-MNIST with seed 003's recipe and the DCGAN recipe, each generator loss,
+each trained for a fixed wall-clock budget; writes the `images` section of BENCHMARKS.md and a
+final fixed-noise grid of every cell to docs/images/.
+
+    python benchmarks/images.py --minutes 30            # the issue's protocol
+    python benchmarks/images.py --minutes 4 --pretrain-samples 2000   # a reduced run
+
+Per cell: fd_classifier beside the reference ladder (real-vs-real floor, noisy σ = 0.1, blurred),
+KID, classifier Inception Score, classes present and class KL, generator steps done and wall time.
+The domain classifier is trained once (cached) and its test accuracy is printed with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import provenance, write_section
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPES = {"seed003": "seed003-fashion", "dcgan": "fashion-dcgan"}
+LOSSES = ("minimax", "nonsaturating", "ml")
+DOCS = ROOT / "docs" / "images"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def one_cell(recipe: str, loss: str, minutes: float, threads: int, pretrain: int | None,
+             out: Path, n_eval: int) -> dict:
+    import torch
+
+    from gankit import run
+    from gankit.config import load_preset
+    from gankit.viz.grids import save_grid
+
+    torch.set_num_threads(threads)
+    over = {"train.loss": loss, "train.threads": threads, "train.steps": 1_000_000,
+            "train.ckpt_every": 1_000_000, "eval.n_samples": n_eval}
+    if recipe == "seed003" and pretrain is not None:
+        over["train.pretrain_d_samples"] = pretrain
+    cfg = load_preset(RECIPES[recipe]).with_overrides(over)
+    trainer = run.start(cfg, out / f"{recipe}-{loss}", force=True)
+    budget = minutes * 60
+    started = time.perf_counter()
+
+    def stop_at_budget(tr) -> None:
+        if time.perf_counter() - started >= budget:
+            tr.stop_signal = "budget"
+
+    run.train(trainer, stop_at_budget)
+    wall = time.perf_counter() - started
+    result = run.evaluate(trainer)
+    run.render(trainer)
+    grid = trainer.task.fixed_grid(trainer)
+    save_grid(out / f"fashion-{recipe}-{loss}.png", grid, scale=1)
+    return {"recipe": recipe, "loss": loss, "steps": trainer.step, "train_seconds": wall,
+            **{k: v for k, v in result.items() if k != "step"}}
+
+
+def fmt(v: float, digits: int = 3) -> str:
+    return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:.0f}"
+
+
+def table(rows: list[dict], minutes: float, pretrain: int | None) -> str:
+    acc = rows[0]["classifier_accuracy"]
+    ref = rows[0]
+    lines = [
+        f"Fashion-MNIST, {minutes:g} CPU minutes of training per cell (wall clock, D pretraining "
+        f"included), then evaluation on {ref['n_samples']} generated vs {ref['n_samples']} "
+        "held-out test images in the features of gankit's domain classifier "
+        f"(test accuracy {100 * acc:.1f} %).",
+        "",
+        f"Reference ladder (same features, same sample size): real train vs real test (floor) "
+        f"**{fmt(ref['fd_classifier_floor'])}**, noisy real σ = 0.1 "
+        f"**{fmt(ref['fd_classifier_noisy'])}**, blurred real σ = 1 px "
+        f"**{fmt(ref['fd_classifier_blurred'])}**.",
+        "",
+        "| recipe | G loss | G steps | train s | fd_classifier | ÷ noisy ref | KID | IS | "
+        "classes | class KL |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['recipe']} | {r['loss']} | {r['steps']} | {r['train_seconds']:.0f} | "
+            f"{fmt(r['fd_classifier'])} | {r['fd_classifier'] / r['fd_classifier_noisy']:.2f} | "
+            f"{r['kid_classifier']:.3f} | {r['is_classifier']:.2f} | "
+            f"{r['classes_present']:.0f} | {fmt(r['class_kl'])} |")
+    lines += ["", "Final fixed-noise grids (64 samples each):", ""]
+    for r in rows:
+        name = f"fashion-{r['recipe']}-{r['loss']}.png"
+        lines.append(f"- {r['recipe']}, {r['loss']}: ![{name}](docs/images/{name})")
+    if pretrain is not None:
+        lines += ["", f"seed003 cells pretrained D on {pretrain} real + {pretrain} generated "
+                  "images (the recipe's 10,000 + 10,000 would not fit this budget)."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=30.0, help="training budget per cell")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--pretrain-samples", type=int, default=None,
+                    help="seed003: D pretraining images of each kind (default: the preset's)")
+    ap.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    ap.add_argument("--losses", nargs="+", default=list(LOSSES), choices=list(LOSSES))
+    ap.add_argument("--n-eval", type=int, default=10_000)
+    ap.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-images")
+    ap.add_argument("--note", default="", help="a sentence added to the section")
+    ap.add_argument("--no-write", action="store_true", help="print the table, leave the files")
+    args = ap.parse_args()
+
+    rows = []
+    RESULTS.mkdir(exist_ok=True)
+    for recipe in args.recipes:
+        for loss in args.losses:
+            print(f"== {recipe} / {loss}: {args.minutes:g} min", flush=True)
+            row = one_cell(recipe, loss, args.minutes, args.threads, args.pretrain_samples,
+                           args.out, args.n_eval)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+            if not args.no_write:
+                DOCS.mkdir(parents=True, exist_ok=True)
+                name = f"fashion-{recipe}-{loss}.png"
+                (DOCS / name).write_bytes((args.out / name).read_bytes())
+            if not args.no_write:
+                (RESULTS / "images.json").write_text(json.dumps(rows, indent=2) + "\n")
+    body = "## Images: Fashion-MNIST, seed 003 vs DCGAN, each generator loss\n\n" + provenance()
+    body += f"Threads per cell: {args.threads}.\n"
+    if args.note:
+        body += f"\n{args.note}\n"
+    body += "\n" + table(rows, args.minutes, args.pretrain_samples) + "\n"
+    if args.no_write:
+        print(body)
+    else:
+        print(f"wrote {write_section('images', body)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Shapes of the image nets at every resolution, DCGAN's guidelines, seed 003 layer for layer."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from gankit.config import load_preset
+from gankit.nets import build_discriminator, build_generator
+from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from gankit.nets.seed003 import Seed003Discriminator, Seed003Generator
+
+
+@pytest.mark.parametrize("resolution", [28, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("width", [8, 16])
+def test_dcgan_shapes(resolution, channels, width):
+    G = DCGANGenerator(20, channels, resolution, width)
+    D = DCGANDiscriminator(channels, resolution, width)
+    x = G(torch.randn(5, 20)).detach()
+    assert x.shape == (5, channels, resolution, resolution)
+    assert float(x.abs().max()) <= 1.0
+    assert D(x).shape == (5,)
+
+
+def test_dcgan_follows_the_guidelines():
+    G, D = DCGANGenerator(100, 1, 64, 16), DCGANDiscriminator(1, 64, 16)
+    g_layers, d_layers = list(G.net), list(D.net)
+    assert isinstance(g_layers[-1], nn.Tanh) and isinstance(g_layers[-2], nn.ConvTranspose2d)
+    assert isinstance(d_layers[0], nn.Conv2d) and isinstance(d_layers[1], nn.LeakyReLU)
+    assert d_layers[1].negative_slope == 0.2
+    assert isinstance(d_layers[-1], nn.Conv2d)  # a logit: no sigmoid inside D
+    for net in (G, D):
+        assert not any(isinstance(m, nn.Linear | nn.MaxPool2d) for m in net.modules())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in G.modules()) == 4
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in D.modules()) == 3
+    w = torch.cat([m.weight.detach().flatten() for m in D.modules() if isinstance(m, nn.Conv2d)])
+    assert abs(float(w.std()) - 0.02) < 0.002 and abs(float(w.mean())) < 0.002
+
+
+def test_dcgan_sigmoid_output():
+    G = DCGANGenerator(10, 1, 28, 8, output="sigmoid")
+    x = G(torch.randn(4, 10)).detach()
+    assert float(x.min()) >= 0 and float(x.max()) <= 1
+
+
+def test_seed003_intermediate_shapes():
+    G = Seed003Generator()
+    shapes = [tuple(t.shape[1:]) for t in G.stages(torch.rand(3, 100) * 2 - 1)]
+    # channels-first of 7×7×200 -> 14×14×100 -> 28×28×50 -> 28×28×25 -> 28×28×1
+    assert shapes == [(200, 7, 7), (100, 14, 14), (50, 28, 28), (25, 28, 28), (1, 28, 28)]
+    D = Seed003Discriminator()
+    assert D(G(torch.rand(3, 100))).shape == (3,)
+
+
+def _keras_count(module: nn.Module) -> int:
+    """Parameters as Keras counts them: BatchNorm moving mean/variance included."""
+    return (sum(p.numel() for p in module.parameters())
+            + sum(b.numel() for n, b in module.named_buffers() if "running" in n))
+
+
+def test_seed003_parameter_counts_match_the_keras_summary():
+    # seed 003's summary: generator 1,586,351; discriminator 9,707,266 with Dense(2) softmax,
+    # i.e. 257 more than our single logit (one extra 256-weight unit and its bias).
+    assert _keras_count(Seed003Generator()) == 1_586_351
+    assert _keras_count(Seed003Discriminator()) == 9_707_266 - 257
+
+
+def test_seed003_keras_details():
+    G = Seed003Generator()
+    bns = [m for m in G.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
+    assert len(bns) == 4 and all(b.momentum == 0.1 and b.eps == 1e-3 for b in bns)
+    drops = [m for m in G.modules() if isinstance(m, nn.Dropout)]
+    assert len(drops) == 4 and all(d.p == 0.3 for d in drops)
+    assert isinstance(list(G.out)[-1], nn.Sigmoid)
+    D = Seed003Discriminator()
+    assert isinstance(list(D.net)[-1], nn.Linear) and list(D.net)[-1].out_features == 1
+    assert all(float(m.bias.abs().max()) == 0 for m in D.modules() if isinstance(m, nn.Linear))
+
+
+@pytest.mark.parametrize("preset", ["seed003-mnist", "seed003-fashion", "fashion-dcgan",
+                                    "mnist-dcgan", "folder-dcgan", "digits-tiny"])
+def test_builders_for_every_image_preset(preset):
+    cfg = load_preset(preset)
+    if preset == "folder-dcgan":
+        cfg = cfg.with_overrides({"model.g_width": 8, "model.d_width": 8})
+    d = cfg.data
+    shape = (d.channels, d.resolution, d.resolution)
+    G, D = build_generator(cfg, shape), build_discriminator(cfg, shape)
+    x = G(torch.randn(2, cfg.prior.dim)).detach()
+    assert x.shape == (2, *shape)
+    lo = 0.0 if d.pixel_range == "unit" else -1.0
+    assert float(x.min()) >= lo and float(x.max()) <= 1.0
+    assert D(x).shape == (2,)
