@@ -216,6 +216,54 @@ def presets() -> None:
     out.print(table)
 
 
+@app.command()
+@user_errors
+def theory(
+    out_dir: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder for theory.json and one figure per check.")
+    ] = Path("runs/theory"),
+    quick: Annotated[bool, typer.Option(
+        help="Reduced sizes and looser tolerances: seconds instead of a minute.")] = False,
+    check: Annotated[list[str] | None, typer.Option(
+        "--check", help="Run only this check (repeatable): optimal_d, value, saturation, "
+        "disjoint, max_likelihood, minimax.")] = None,
+) -> None:
+    """Watch the seeds' propositions hold: optimal D, Theorem 1, saturation, disjoint supports,
+    maximum likelihood, minimax vs maximin. Exit code 1 if a check fails."""
+    from gankit.theory.runner import CHECKS, run_all, select
+
+    keys = select(check)
+    with out.status(f"checking {CHECKS[keys[0]].KEY}") as status:
+        remaining = iter(keys[1:])
+
+        def done(result) -> None:
+            mark = "[green]pass[/]" if result.passed else "[bold red]FAIL[/]"
+            out.print(f"{mark} {result.key} ({result.seconds:.1f} s)", highlight=False)
+            following = next(remaining, None)
+            if following is not None:
+                status.update(f"checking {following}")
+
+        report = run_all(out_dir, quick, check, on_result=done)
+    table = Table(title=f"theory checks{' (quick)' if quick else ''}, {report['seconds']:.0f} s",
+                  title_justify="left")
+    for column in ("check", "result", "criteria", "s", "measured"):
+        table.add_column(column, justify="right" if column in ("criteria", "s") else "left")
+    for r in report["checks"].values():
+        held = sum(c["passed"] for c in r["criteria"])
+        table.add_row(r["key"], "[green]pass[/]" if r["passed"] else "[red]FAIL[/]",
+                      f"{held}/{len(r['criteria'])}", f"{r['seconds']:.1f}", r["headline"])
+    out.print(table)
+    for r in report["checks"].values():
+        for c in r["criteria"]:
+            if not c["passed"]:
+                err.print(f"[red]failed[/] {r['key']}: {c['name']} = {c['value']:.4g}, "
+                          f"needs {c['op']} {c['bound']:.4g} ({c['why']})", highlight=False)
+    out.print(f"numbers: {Path(out_dir) / 'theory.json'}; figures: {out_dir}/<check>.png",
+              highlight=False)
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()
