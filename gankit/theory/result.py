@@ -67,7 +67,7 @@ class CheckResult:
 
 
 def _plain(obj: Any) -> Any:
-    """JSON-safe copy: floats rounded to 6 significant digits, tuples as lists."""
+    """JSON-safe copy: floats to 10 significant digits (no 0.30000000000000004), tuples as lists."""
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -77,4 +77,4 @@ def _plain(obj: Any) -> Any:
     value = float(obj)
     if not math.isfinite(value):
         return str(value)
-    return float(f"{value:.6g}")
+    return float(f"{value:.10g}")
