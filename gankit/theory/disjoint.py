@@ -22,7 +22,7 @@ from gankit.data.toy import ring
 from gankit.losses import discriminator_loss, generator_minimax, generator_nonsaturating
 from gankit.metrics.wasserstein import wasserstein1
 from gankit.nets.mlp import LogitHead, mlp
-from gankit.theory.common import LOG2, mixture_1d
+from gankit.theory.common import LOG2, mixture_1d, save_figure
 from gankit.theory.result import CheckResult, at_least, at_most
 from gankit.theory.value import jsd_quad
 
@@ -178,10 +178,10 @@ def draw(path: Path, a: dict, b: dict, start: int) -> str:
     twin.set_ylim(0, 0.8)
     twin.set_ylabel("JSD", color="tab:red")
     ax.axvspan(DISJOINT_FROM, a["distance"][-1], color="grey", alpha=0.12, lw=0)
-    ax.text(DISJOINT_FROM + 0.05, 0.2, "supports disjoint\n(≥ 20σ apart)", fontsize=8)
+    ax.text(DISJOINT_FROM + 0.05, 2.4, "supports disjoint\n(≥ 20σ apart)", fontsize=8)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = twin.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower right")
     ax.set_title("(a) JSD saturates at log 2, W1 tracks the distance")
     ax = axes[1]
     ax.loglog(b["d_steps"], b["grad_minimax"], "o-", color="tab:red",
@@ -195,6 +195,4 @@ def draw(path: Path, a: dict, b: dict, start: int) -> str:
     ax.set_title("(b) ring data vs a fixed G on a curve inside it")
     ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return save_figure(fig, path)

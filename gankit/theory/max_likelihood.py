@@ -24,7 +24,7 @@ from torch import nn
 
 from gankit.data.toy import GaussianMixture
 from gankit.losses import generator_ml
-from gankit.theory.common import fit_discriminator, log_density, logits_of, mixture_1d
+from gankit.theory.common import fit_discriminator, log_density, logits_of, mixture_1d, save_figure
 from gankit.theory.result import CheckResult, at_most
 
 KEY = "max_likelihood"
@@ -84,7 +84,7 @@ def run(out: Path, quick: bool = False) -> CheckResult:
         mean, se = ml_gradient_mc(optimal_logit_fn(p_data, p_g), theta, s, n, seed=i)
         exact = np.array(kl_gradient(theta, s))
         name = f"theta={theta:g}, s={s:g}"
-        rows[name] = {"closed_form": exact, "mc": mean, "se": se}
+        rows[name] = {"closed_form": exact, "mc": mean, "se": se, "theta": theta, "s": s}
         for j, par in enumerate(("θ", "s")):
             res.criteria.append(at_most(
                 f"{name}: |MC - dKL/d{par}| (D*)", abs(mean[j] - exact[j]),
@@ -137,6 +137,7 @@ def draw(path: Path, x, log_ratio, log_odds, p_data, p_g, rows, trained) -> str:
     xs = np.linspace(-4, 5, 400)
     ax.plot(xs, np.exp(log_density(p_data, xs)), "k:", lw=2, label="p_data = N(0, 1)")
     ax.plot(xs, np.exp(log_density(p_g, xs)), "g-", label="p_g = N(0.7, 1.3²)")
+    ax.set_ylim(0, 0.75)
     ax.set_ylabel("density")
     ax.set_xlabel("x")
     twin = ax.twinx()
@@ -145,13 +146,13 @@ def draw(path: Path, x, log_ratio, log_odds, p_data, p_g, rows, trained) -> str:
     twin.set_ylabel("ratio (log scale)")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = twin.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper right")
     ax.set_title("(a) the trained D's odds are the density ratio")
     ax = axes[1]
     labels, exact, mc, err = [], [], [], []
-    for name, v in rows.items():
+    for v in rows.values():
         for j, par in enumerate(("θ", "s")):
-            labels.append(f"d/d{par}\n{name.replace(', ', ' ')}")
+            labels.append(f"d/d{par}\n({v['theta']:g}, {v['s']:g})")
             exact.append(v["closed_form"][j])
             mc.append(v["mc"][j])
             err.append(MC_Z * v["se"][j])
@@ -163,10 +164,9 @@ def draw(path: Path, x, log_ratio, log_odds, p_data, p_g, rows, trained) -> str:
     ax.errorbar(pos[:2] + 0.2, mean_t, yerr=MC_Z * se_t, fmt="s", color="tab:blue", capsize=3,
                 label="same, trained D")
     ax.axhline(0, color="k", lw=0.6)
-    ax.set_xticks(pos, labels, fontsize=6)
+    ax.set_xticks(pos, labels, fontsize=7)
+    ax.set_xlabel("p_g = N(θ, s²) with (θ, s) =", fontsize=8)
     ax.set_title("(b) the ML generator gradient is the KL gradient")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return save_figure(fig, path)

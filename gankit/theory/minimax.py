@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.nn.functional import softplus
 
-from gankit.theory.common import mixture_1d
+from gankit.theory.common import mixture_1d, save_figure
 from gankit.theory.result import CheckResult, at_least, at_most
 
 KEY = "minimax"
@@ -171,11 +171,11 @@ def draw(path: Path, a: dict, b: dict, points: list[float]) -> str:
     ax.plot(x, a["p_data"].numpy() / dx, "k:", lw=2, label="p_data")
     ax.plot(x, a["p_g"].numpy() / dx, "g-", lw=1.2, label="p_g (end)")
     mass = (a["p_data"] + a["p_g"]).numpy()
-    d_shown = np.where(mass >= 1e-4 * mass.max(), a["d"].numpy(), np.nan)
+    d_shown = np.where(mass >= 1e-5 * mass.max(), a["d"].numpy(), np.nan)
     ax.plot(x, d_shown, "b--", lw=1.2, label="D (end), where there is mass")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.3)
     ax.set_title("min_G max_D: D inner, G keeps the modes")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
     ax.set_xlabel("x")
     ax = axes[1]
     last = len(b["solutions"]) - 1
@@ -185,9 +185,9 @@ def draw(path: Path, a: dict, b: dict, points: list[float]) -> str:
     ax.vlines([top], 0, 1.0, color="g", lw=2.5, label=f"p_g = point mass (round {last})")
     ax.scatter(points, np.full(len(points), 1.02), c=np.arange(len(points)), cmap="viridis",
                marker="v", s=18, label="G's point, every round")
-    ax.set_ylim(0, 1.07)
+    ax.set_ylim(0, 1.3)
     ax.set_title("max_D min_G: G inner, every z → argmax D")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
     ax.set_xlabel("x")
     ax = axes[2]
     z = np.linspace(0.0005, 0.9995, 400)
@@ -201,6 +201,4 @@ def draw(path: Path, a: dict, b: dict, points: list[float]) -> str:
     ax.set_title("the generators as maps z → x")
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return save_figure(fig, path)

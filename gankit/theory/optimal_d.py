@@ -19,6 +19,7 @@ from gankit.theory.common import (
     log_density,
     logits_of,
     mixture_1d,
+    save_figure,
     sigmoid_np,
 )
 from gankit.theory.result import CheckResult, at_most
@@ -123,9 +124,12 @@ def draw(path: Path, c1: Comparison, c2: Comparison) -> str:
     ax.plot(x, c1.p_g, "g-", lw=1.5, label="p_g")
     ax.plot(x, c1.d_trained, "b--", lw=2, label="trained D")
     ax.plot(x, c1.d_star, "r-", lw=0.8, label="D* = p_data/(p_data+p_g)")
+    no_mass = ~c1.mask
+    ax.fill_between(x, 0, 1, where=no_mass, color="grey", alpha=0.15, lw=0,
+                    transform=ax.get_xaxis_transform(), label="no mass: D unconstrained")
     ax.set_xlabel("x")
     ax.set_title("1-D: trained D lies on D*")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper right")
     g = c2.axes[0]
     n = len(g)
     extent = (g[0], g[-1], g[0], g[-1])
@@ -143,6 +147,4 @@ def draw(path: Path, c1: Comparison, c2: Comparison) -> str:
     axes[3].set_title("|D - D*| where there is mass")
     fig.colorbar(im, ax=axes[3], fraction=0.046, pad=0.04)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return save_figure(fig, path)

@@ -17,6 +17,7 @@ import torch
 
 from gankit.config import Config
 from gankit.losses import generator_minimax, generator_ml, generator_nonsaturating
+from gankit.theory.common import save_figure
 from gankit.theory.result import CheckResult, at_least, at_most
 
 KEY = "saturation"
@@ -139,7 +140,7 @@ def draw(path: Path, d: np.ndarray, curves: dict, runs: dict[str, list[dict]]) -
     for name, recs in runs.items():
         steps = [r["step"] for r in recs]
         ax.plot(steps, [r["grad_norm_g"] for r in recs], color=COLOURS[name],
-                label=f"{name}")
+                label=name + (" (on top of minimax)" if name == "ml" else ""))
     ax.set_yscale("log")
     ax.set_xlabel("generator step")
     ax.set_ylabel("‖∇θ_G J(G)‖")
@@ -153,6 +154,4 @@ def draw(path: Path, d: np.ndarray, curves: dict, runs: dict[str, list[dict]]) -
     h2, l2 = twin.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="center right")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return save_figure(fig, path)

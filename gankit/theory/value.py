@@ -19,7 +19,7 @@ from scipy import integrate, stats
 from scipy.special import logsumexp
 
 from gankit.data.toy import GaussianMixture
-from gankit.theory.common import LOG2, LOG4, mixture_1d, optimal_logit
+from gankit.theory.common import LOG2, LOG4, mixture_1d, optimal_logit, save_figure
 from gankit.theory.optimal_d import case_2d
 from gankit.theory.result import CheckResult, at_most
 
@@ -207,23 +207,35 @@ def draw(path: Path, rows: dict[str, Row]) -> str:
 
     names = list(rows)
     y = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(8.5, 3.6))
-    ax.barh(y, [rows[n].theorem for n in names], height=0.55, color="lightgrey",
-            label="-log 4 + 2·JSD (quadrature of the KL terms)")
-    ax.scatter([rows[n].v_integral for n in names], y + 0.12, marker="D", color="tab:blue",
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [3, 2]})
+    ax.scatter([rows[n].theorem for n in names], y, marker="|", s=900, color="k", lw=2,
+               zorder=2, label="-log 4 + 2·JSD (quadrature of the KL terms)")
+    ax.scatter([rows[n].v_integral for n in names], y - 0.18, marker="D", color="tab:blue",
                zorder=3, label="V(D*, G), numerical integration")
-    ax.errorbar([rows[n].v_mc for n in names], y - 0.12,
+    ax.errorbar([rows[n].v_mc for n in names], y + 0.18,
                 xerr=[MC_Z * rows[n].v_mc_se for n in names], fmt="o", color="tab:red",
                 capsize=3, zorder=3, label=f"V(D*, G), Monte Carlo ± {MC_Z:g} SE")
-    ax.axvline(-LOG4, color="k", ls="--", lw=0.8)
-    ax.text(-LOG4, len(names) - 0.4, " -log 4", fontsize=8)
-    ax.axvline(0.0, color="k", ls=":", lw=0.8)
+    ax.axvline(-LOG4, color="grey", ls="--", lw=0.8)
+    ax.text(-LOG4 + 0.01, len(names) - 0.55, "-log 4", fontsize=8, color="grey")
+    ax.axvline(0.0, color="grey", ls=":", lw=0.8)
     ax.set_yticks(y, names)
-    ax.invert_yaxis()
+    ax.set_ylim(len(names) - 0.4, -1.4)
     ax.set_xlabel("value")
     ax.set_title("Theorem 1: V(D*, G) = -log 4 + 2·JSD(p_data ‖ p_g)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper right", ncol=1)
+    floor = 1e-17  # exact agreement would not show on a log axis
+    ax2.barh(y - 0.18, [max(abs(rows[n].v_integral - rows[n].theorem), floor) for n in names],
+             height=0.34, color="tab:blue", label="|V_integral - (-log 4 + 2·JSD)|")
+    ax2.barh(y + 0.18, [max(abs(rows[n].v_mc - rows[n].v_integral), floor) for n in names],
+             height=0.34, color="tab:red", label="|V_monte_carlo - V_integral|")
+    ax2.scatter([MC_Z * rows[n].v_mc_se for n in names], y + 0.18, marker="|", s=200,
+                color="k", zorder=3, label=f"{MC_Z:g} SE (Monte Carlo tolerance)")
+    ax2.set_xscale("log")
+    ax2.set_xlim(floor, 1)
+    ax2.axvline(INT_TOL_1D, color="tab:blue", ls="--", lw=0.8)
+    ax2.set_yticks(y, [""] * len(names))
+    ax2.set_ylim(len(names) - 0.4, -1.4)
+    ax2.set_title("disagreements (dashed: integration tolerance)")
+    ax2.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return save_figure(fig, path)
