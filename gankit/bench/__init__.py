@@ -1,0 +1,1 @@
+"""Benchmark suites run in one command: `gankit bench SUITE` (suites, runner, tables)."""

@@ -1,0 +1,165 @@
+"""Run a benchmark suite: every (data × method × seed) cell in its own process, resumably.
+
+A finished cell leaves OUT/cells/<data>__<method>__seed<s>.json (its config, metrics and timing)
+and its evaluation samples next to it (.npy). A later run with the same settings re-uses every
+cell whose stored config equals the one it would train, so an interrupted benchmark continues
+where it stopped and a larger --seeds only trains the new seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gankit.bench.suites import Method, Protocol, Suite
+from gankit.config import Config, load_preset
+from gankit.errors import GankitError
+
+
+@dataclass(frozen=True)
+class Cell:
+    data: str
+    method: Method
+    seed: int
+    config: str  # the resolved config, TOML
+
+    @property
+    def key(self) -> str:
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", self.method.name).strip("-").lower()
+        return f"{self.data}__{slug}__seed{self.seed}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a bench run does, resolved from the suite and the command-line options."""
+
+    suite: Suite
+    protocol: Protocol
+    datasets: tuple[str, ...]
+    methods: tuple[Method, ...]
+    seeds: int
+    steps: int | None  # None: the presets' own
+    n_samples: int | None
+    quick: bool
+
+
+def make_plan(suite: Suite, seeds: int | None = None, steps: int | None = None,
+              protocol: str | None = None, quick: bool = False) -> Plan:
+    q = suite.quick if quick else {}
+    names = q.get("methods")
+    methods = tuple(m for m in suite.methods if names is None or m.name in names)
+    seeds = seeds if seeds is not None else q.get("seeds", 5)
+    steps = steps if steps is not None else q.get("steps")
+    if seeds < 1:
+        raise GankitError(f"--seeds must be ≥ 1, got {seeds}")
+    if steps is not None and steps < 1:
+        raise GankitError(f"--steps must be ≥ 1, got {steps}")
+    return Plan(suite, suite.protocol(protocol or q.get("protocol")),
+                tuple(q.get("datasets", suite.datasets)), methods, seeds, steps,
+                q.get("n_samples"), quick)
+
+
+def cell_config(plan: Plan, data: str, method: Method, seed: int) -> Config:
+    """The protocol's preset with the method's overrides; PacGAN batches hold m× the samples."""
+    base = load_preset(plan.protocol.presets[data])
+    overrides: dict[str, Any] = {**method.overrides, "train.seed": seed, "train.threads": 1,
+                                 "train.batch_size": base.train.batch_size * method.pack}
+    if plan.steps is not None:
+        overrides["train.steps"] = plan.steps
+    if plan.n_samples is not None:
+        overrides["eval.n_samples"] = plan.n_samples
+    return base.with_overrides(overrides)
+
+
+def cells(plan: Plan) -> list[Cell]:
+    return [Cell(d, m, s, cell_config(plan, d, m, s).to_toml())
+            for d in plan.datasets for m in plan.methods for s in range(plan.seeds)]
+
+
+def finished(cell: Cell, folder: Path) -> dict[str, Any] | None:
+    """The stored result of `cell`, if one exists for exactly this config."""
+    path = folder / f"{cell.key}.json"
+    if not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    return result if result.get("config") == cell.config else None
+
+
+def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:
+    """Train and evaluate one cell in this process (one torch thread); store result + samples."""
+    import numpy as np
+    import torch
+
+    from gankit import run
+    from gankit.tasks import build_task
+    from gankit.train.loop import Trainer
+
+    torch.set_num_threads(1)
+    cfg = Config.from_toml(cell.config, source=f"cell {cell.key}")
+    trainer = Trainer(cfg, build_task(cfg), run_dir=None)
+    started = time.perf_counter()
+    trainer.fit(cfg.train.steps)
+    seconds = time.perf_counter() - started
+    metrics = run.evaluate(trainer)
+    samples = trainer.last_eval_samples.cpu().numpy()
+    np.save(folder / f"{cell.key}.npy", samples.astype(np.float32))
+    result = {"data": cell.data, "method": cell.method.name, "seed": cell.seed,
+              "steps": cfg.train.steps, "train_seconds": round(seconds, 2),
+              "steps_per_second": round(cfg.train.steps / max(seconds, 1e-9), 2),
+              "metrics": {k: v for k, v in metrics.items()
+                          if k not in ("step", "n_samples", "eval_seconds")},
+              "n_samples": metrics["n_samples"], "config": cell.config}
+    tmp = folder / f"{cell.key}.json.tmp"
+    tmp.write_text(json.dumps(result, indent=1))
+    tmp.replace(folder / f"{cell.key}.json")  # atomic: a killed run leaves no half result
+    return result
+
+
+def run_plan(plan: Plan, out: Path, jobs: int = 1,
+             report: Callable[[str, dict[str, Any], bool], None] | None = None,
+             ) -> list[dict[str, Any]]:
+    """Every cell of the plan, finished ones re-used; returns the results in plan order.
+
+    `report(key, result, reused)` is called once per cell as it becomes available.
+    """
+    if jobs < 1:
+        raise GankitError(f"--jobs must be ≥ 1, got {jobs}")
+    folder = Path(out) / "cells"
+    folder.mkdir(parents=True, exist_ok=True)
+    todo, results = [], {}
+    for cell in cells(plan):
+        done = finished(cell, folder)
+        if done is not None:
+            results[cell.key] = done
+            if report:
+                report(cell.key, done, True)
+        else:
+            todo.append(cell)
+    todo.sort(key=lambda c: -c.method.cost())  # slowest first: better packing of processes
+    if todo and jobs == 1:
+        for cell in todo:
+            results[cell.key] = run_cell(cell, folder)
+            if report:
+                report(cell.key, results[cell.key], False)
+    elif todo:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(run_cell, cell, folder): cell for cell in todo}
+            for future in as_completed(futures):
+                cell = futures[future]
+                results[cell.key] = future.result()
+                if report:
+                    report(cell.key, results[cell.key], False)
+    return [results[c.key] for c in cells(plan)]

@@ -1,0 +1,126 @@
+"""Benchmark suites: which methods run on which data, under which protocol, compared with what.
+
+A suite is a grid of cells (data × method × seed). Each method is a set of config overrides on
+the protocol's preset, so every cell is an ordinary run of the one trainer. Published numbers
+are those of /work/shared/ANCHORS.md (PacGAN Table 1, VEEGAN's table), kept here as data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gankit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row of a table: config overrides on the protocol's preset."""
+
+    name: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    pack: int = 1  # PacGAN degree: the batch holds `batch_size` packs of `pack` samples
+    published: str | None = None  # the ANCHORS.md row this method is compared with
+
+    def cost(self) -> float:
+        """Rough relative cost of one step, to start the slowest cells first."""
+        unroll = self.overrides.get("train.unroll", 0)
+        return self.overrides.get("train.k", 1) * (1 + 4 * unroll) * (1 + 0.3 * self.pack)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How every cell of a suite is trained: a preset per data set, and the paper's steps."""
+
+    name: str
+    presets: dict[str, str]  # data set -> preset
+    paper_steps: int | None  # the steps of the published protocol; None: not the paper's
+    note: str
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    datasets: tuple[str, ...]
+    methods: tuple[Method, ...]
+    protocols: dict[str, Protocol]
+    metrics: tuple[str, ...]
+    published: dict[str, dict[str, dict[str, float | None]]]  # row -> data -> metric -> value
+    quick: dict[str, Any]  # what --quick changes: datasets, methods, seeds, steps, n_samples
+    figure_data: str | None = None  # data set of the panel figure (one scatter per method)
+
+    def protocol(self, name: str | None) -> Protocol:
+        name = name or next(iter(self.protocols))
+        if name not in self.protocols:
+            raise ConfigError(f"suite '{self.name}' has no protocol '{name}'; "
+                              f"available: {', '.join(self.protocols)}")
+        return self.protocols[name]
+
+
+# -- the toy suite: ring and grid (PacGAN / VEEGAN 2-D mixtures) -------------------------------
+WGAN = {"train.loss": "wasserstein", "train.clip": 0.01, "train.optimizer": "rmsprop",
+        "train.lr_g": 5e-5, "train.lr_d": 5e-5, "train.k": 5}  # Arjovsky et al. 2017
+WGAN_GP = {"train.loss": "wasserstein", "train.gp_lambda": 10.0, "train.k": 5,
+           "train.optimizer": "adam", "train.lr_g": 1e-4, "train.lr_d": 1e-4,
+           "train.betas_g": [0.5, 0.9], "train.betas_d": [0.5, 0.9]}  # Gulrajani et al. 2017
+
+TOY_METHODS = (
+    Method("GAN", published="GAN"),
+    Method("Unrolled K=5", {"train.unroll": 5}, published="Unrolled GAN"),
+    Method("Unrolled K=10", {"train.unroll": 10}, published="Unrolled GAN"),
+    Method("PacGAN2", {"train.pack": 2}, pack=2, published="PacGAN2"),
+    Method("PacGAN3", {"train.pack": 3}, pack=3, published="PacGAN3"),
+    Method("PacGAN4", {"train.pack": 4}, pack=4, published="PacGAN4"),
+    Method("WGAN", WGAN),
+    Method("WGAN-GP", WGAN_GP),
+)
+
+#: ANCHORS.md: PacGAN (Lin et al. 2018) Table 1; the unrolled row is VEEGAN's (Srivastava et
+#: al. 2017), which reports no reverse KL. Metrics: modes, HQ fraction (0..1), reverse KL.
+TOY_PUBLISHED: dict[str, dict[str, dict[str, float | None]]] = {
+    "GAN": {"ring": {"modes": 6.3, "hq_fraction": 0.982, "reverse_kl": 0.45},
+            "grid": {"modes": 17.3, "hq_fraction": 0.948, "reverse_kl": 0.70}},
+    "PacGAN2": {"ring": {"modes": 7.9, "hq_fraction": 0.956, "reverse_kl": 0.07},
+                "grid": {"modes": 23.8, "hq_fraction": 0.913, "reverse_kl": 0.13}},
+    "PacGAN3": {"ring": {"modes": 7.8, "hq_fraction": 0.977, "reverse_kl": 0.10},
+                "grid": {"modes": 24.6, "hq_fraction": 0.942, "reverse_kl": 0.06}},
+    "PacGAN4": {"ring": {"modes": 7.8, "hq_fraction": 0.959, "reverse_kl": 0.07},
+                "grid": {"modes": 24.8, "hq_fraction": 0.936, "reverse_kl": 0.04}},
+    "Unrolled GAN": {"ring": {"modes": 7.6, "hq_fraction": 0.356, "reverse_kl": None},
+                     "grid": {"modes": 23.6, "hq_fraction": 0.160, "reverse_kl": None}},
+}
+
+TOY = Suite(
+    name="toy",
+    datasets=("ring", "grid"),
+    methods=TOY_METHODS,
+    protocols={
+        "demo": Protocol(
+            "demo", {"ring": "toy-ring", "grid": "toy-grid"}, None,
+            "gankit's demo presets toy-ring / toy-grid (3×256 MLPs, Adam 1e-3 β1 0.5, batch "
+            "256): faster on a CPU, not the published protocol"),
+        "pacgan": Protocol(
+            "pacgan", {"ring": "toy-ring-pacgan", "grid": "toy-grid-pacgan"}, 400_000,
+            "PacGAN's protocol (ANCHORS.md): G 4×400 BatchNorm ReLU, D 3 maxout layers of 200 "
+            "units × 5 pieces, Adam 1e-4 β1 0.8, batch 100 (packs, for PacGAN), "
+            "non-saturating loss, 100,000 training points, 2,500 evaluation samples"),
+    },
+    metrics=("modes", "hq_fraction", "reverse_kl", "w1"),
+    published=TOY_PUBLISHED,
+    quick={"datasets": ("grid",), "seeds": 1, "steps": 300, "protocol": "demo",
+           "methods": ("GAN", "Unrolled K=5", "PacGAN2", "PacGAN4", "WGAN", "WGAN-GP")},
+    figure_data="grid",
+)
+
+SUITES: dict[str, Suite] = {"toy": TOY}
+
+
+def get_suite(name: str) -> Suite:
+    if name not in SUITES:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(SUITES), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"unknown benchmark suite '{name}'{hint}; "
+                          f"available: {', '.join(SUITES)}")
+    return SUITES[name]
