@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from image_helpers import write_mnist_like
 from PIL import Image
 
 from gankit.config import load_preset
 from gankit.data.digits import load_digits_set
 from gankit.data.folder import load_folder
-from gankit.data.idx import write_idx
-from gankit.data.mnist import DEBIAN_FASHION, FILES, load_mnist_like, locate
+from gankit.data.mnist import DEBIAN_FASHION, load_mnist_like, locate
 from gankit.errors import ConfigError, DataError
 from gankit.tasks import build_task
 
@@ -21,19 +21,6 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GANKIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("GANKIT_DATA_DIR", raising=False)
     monkeypatch.setenv("GANKIT_MNIST_MIRRORS", "http://127.0.0.1:9/")  # closed port: offline
-
-
-def write_mnist_like(folder, n_train=40, n_test=20, gz=True, seed=0):
-    """Tiny MNIST-format files with the standard names."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = ".gz" if gz else ""
-    for split, n in (("train", n_train), ("test", n_test)):
-        write_idx(folder / (FILES[(split, "images")] + suffix),
-                  rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / (FILES[(split, "labels")] + suffix),
-                  (np.arange(n) % 10).astype(np.uint8))
-    return folder
 
 
 # -- folder ---------------------------------------------------------------------------------------

@@ -22,10 +22,12 @@ fed to those metrics through an identity feature module.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -176,6 +178,14 @@ class _Given(nn.Module):
         return x
 
 
+@contextlib.contextmanager
+def _quiet():
+    """Silence torchmetrics' memory warning: our 'features' are small 128-d vectors."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*will save all extracted features")
+        yield
+
+
 def frechet_distance(a: Tensor, b: Tensor) -> float:
     """FD between Gaussians fitted to two feature sets (torchmetrics' FID statistics)."""
     from torchmetrics.image.fid import FrechetInceptionDistance
@@ -192,7 +202,9 @@ def kernel_distance(a: Tensor, b: Tensor, seed: int = 0) -> float:
     size = min(1000, len(a), len(b))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        kid = KernelInceptionDistance(feature=_Given(a.shape[1]), subsets=100, subset_size=size)
+        with _quiet():
+            kid = KernelInceptionDistance(feature=_Given(a.shape[1]), subsets=100,
+                                          subset_size=size)
         kid.update(b, real=True)
         kid.update(a, real=False)
         return float(kid.compute()[0])
@@ -203,7 +215,8 @@ def inception_score(logits: Tensor, seed: int = 0) -> float:
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        score = InceptionScore(feature=_Given(logits.shape[1]), splits=10)
+        with _quiet():
+            score = InceptionScore(feature=_Given(logits.shape[1]), splits=10)
         score.update(logits)
         return float(score.compute()[0])
 

@@ -107,8 +107,7 @@ class ImageTask:
         if gif is not None:
             written.append(gif)
         if self.cfg.model.g_arch == "seed003":
-            some = to_uint8(self.unit(samples[:24])).numpy()
-            written.append(save_seed003_grid(run_dir / "seed003_grid.png", some))
+            written.append(save_seed003_grid(run_dir / "seed003_grid.png", grid[:24]))
             loss = save_seed003_losses(run_dir / "seed003_loss.png",
                                        read_log(run_dir / "metrics.jsonl"))
             if loss is not None:
