@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import provenance, write_section  # noqa: E402
+from report import provenance, write_section
 
 LOSSES = ("minimax", "nonsaturating", "ml")
 DATASETS = ("ring", "grid")
