@@ -12,6 +12,7 @@ torchmetrics' FID, fed with these features.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import torch
@@ -53,7 +54,9 @@ def load_inception(path: str | Path, sha256: str | None = None) -> nn.Module:
                         f"{h.hexdigest()[:16]}…, expected {want[:16]}…): a different or damaged "
                         "file")
     try:
-        return torch.jit.load(str(path), map_location="cpu").eval()
+        with warnings.catch_warnings():  # TorchScript is deprecated, but it is the file format
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as e:
         raise DataError(f"{path} is not a TorchScript module ({str(e).splitlines()[0][:120]})"
                         ) from None
