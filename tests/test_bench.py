@@ -176,3 +176,16 @@ def test_parallel_processes_give_the_same_results_as_one(tiny_suite, tmp_path):
     assert strip == [{k: v for k, v in r.items() if k not in ("train_seconds",
                                                                "steps_per_second")}
                      for r in parallel]
+
+
+def test_a_new_option_left_at_its_default_keeps_cells_valid():
+    from gankit.bench.runner import same_config
+    from gankit.config import Config
+
+    cfg = Config().with_overrides({"train.pack": 2, "train.steps": 7})
+    stored = cfg.to_toml().replace("pack = 2\n", "")  # as written before train.pack existed
+    assert not same_config(stored, cfg.to_toml())  # ... but pack = 2 is no default: re-run
+    plain = Config().with_overrides({"train.steps": 7})
+    assert same_config(plain.to_toml().replace("unroll = 0\n", ""), plain.to_toml())
+    assert not same_config(plain.to_toml(), cfg.to_toml())
+    assert same_config(plain.to_toml() + "\n[extra]\nold_field = 1\n", plain.to_toml())

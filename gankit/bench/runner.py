@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import re
 import time
+import tomllib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -52,9 +53,20 @@ class Plan:
 
 
 def make_plan(suite: Suite, seeds: int | None = None, steps: int | None = None,
-              protocol: str | None = None, quick: bool = False) -> Plan:
+              protocol: str | None = None, quick: bool = False,
+              only_methods: list[str] | None = None, only_data: list[str] | None = None) -> Plan:
+    """Resolve the options; `only_methods` / `only_data` select part of the suite."""
     q = suite.quick if quick else {}
-    names = q.get("methods")
+    names = only_methods or q.get("methods")
+    known = [m.name for m in suite.methods]
+    for name in only_methods or []:
+        if name not in known:
+            raise GankitError(f"suite '{suite.name}' has no method '{name}'; "
+                              f"methods: {', '.join(known)}")
+    for name in only_data or []:
+        if name not in suite.datasets:
+            raise GankitError(f"suite '{suite.name}' has no data set '{name}'; "
+                              f"data sets: {', '.join(suite.datasets)}")
     methods = tuple(m for m in suite.methods if names is None or m.name in names)
     seeds = seeds if seeds is not None else q.get("seeds", 5)
     steps = steps if steps is not None else q.get("steps")
@@ -62,9 +74,9 @@ def make_plan(suite: Suite, seeds: int | None = None, steps: int | None = None,
         raise GankitError(f"--seeds must be ≥ 1, got {seeds}")
     if steps is not None and steps < 1:
         raise GankitError(f"--steps must be ≥ 1, got {steps}")
-    return Plan(suite, suite.protocol(protocol or q.get("protocol")),
-                tuple(q.get("datasets", suite.datasets)), methods, seeds, steps,
-                q.get("n_samples"), quick)
+    datasets = tuple(only_data or q.get("datasets", suite.datasets))
+    return Plan(suite, suite.protocol(protocol or q.get("protocol")), datasets, methods, seeds,
+                steps, q.get("n_samples"), quick)
 
 
 def cell_config(plan: Plan, data: str, method: Method, seed: int) -> Config:
@@ -93,7 +105,35 @@ def finished(cell: Cell, folder: Path) -> dict[str, Any] | None:
         result = json.loads(path.read_text())
     except json.JSONDecodeError:
         return None
-    return result if result.get("config") == cell.config else None
+    return result if same_config(result.get("config", ""), cell.config) else None
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def same_config(stored: str, current: str) -> bool:
+    """Whether a stored cell trained exactly the current config.
+
+    Keys the stored config lacks (fields added to gankit since) must hold their default value,
+    so that a new option, left at its default, does not invalidate finished cells.
+    """
+    try:
+        old, new = tomllib.loads(stored), tomllib.loads(current)
+    except tomllib.TOMLDecodeError:
+        return False
+    old, new = _flat(old), _flat(new)
+    defaults = _flat(Config().to_dict())
+    for key, value in new.items():
+        if old.get(key, defaults.get(key)) != value:
+            return False
+    return all(key in new or key not in defaults for key in old)  # else: now None, was set
 
 
 def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:
