@@ -160,7 +160,7 @@ def test_nonsaturating_gradient_is_not_the_kl_gradient():
 
 def test_trained_discriminator_odds_are_the_density_ratio():
     """f = D/(1 - D) of a D trained 600 steps vs p_data/p_g on p_g's central 98%: mean relative
-    error ≤ 0.1 (seeds 0-2: ≤ 0.05); the ratio spans a factor ~60 there, so a wrong D fails."""
+    error ≤ 0.1 (seeds 0-2: ≤ 0.05); the ratio spans a factor ~100 there, so a wrong D fails."""
     from gankit.theory.common import fit_discriminator, log_density, logits_of
 
     p_data, p_g = mixture_1d([0.0], 1.0), mixture_1d([0.7], 1.3)

@@ -48,7 +48,7 @@ def run_check(key: str, out: Path, quick: bool) -> CheckResult:
     try:
         result = CHECKS[key].run(out, quick)
     except Exception as e:  # a crash is a failed check, reported with the others
-        result = CheckResult(key, CHECKS[key].__doc__.split("\n")[0], "")
+        result = CheckResult(key, (CHECKS[key].__doc__ or key).split("\n")[0], "")
         result.criteria = [Criterion("ran without an exception", 0.0, ">=", 1.0, repr(e))]
         result.numbers["error"] = traceback.format_exc()
         result.headline = f"crashed: {e!r}"
@@ -80,7 +80,7 @@ def run_all(out: Path, quick: bool = False, names: list[str] | None = None,
         "passed": all(r.passed for r in results),
         "quick": quick,
         "seconds": round(time.perf_counter() - started, 2),
-        "command": "gankit theory" + (" --quick" if quick else "")
+        "command": f"gankit theory --out {out}" + (" --quick" if quick else "")
                    + "".join(f" --check {k}" for k in (names or [])),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
