@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from gankit.errors import GankitError
+from gankit.train.distributed import require_single
 
 app = typer.Typer(
     help="gankit: train, evaluate and sample generative adversarial networks.",
@@ -28,8 +30,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Under torchrun only rank 0 speaks (the others would print the same lines).
+_QUIET = os.environ.get("RANK", "0") != "0"
+out = Console(soft_wrap=True, quiet=_QUIET)
+err = Console(stderr=True, soft_wrap=True, quiet=_QUIET)
 
 EXIT_USER_ERROR = 2
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
@@ -65,8 +69,10 @@ def _run_training(trainer) -> None:
     columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
                TextColumn("steps"), TimeElapsedColumn(), TextColumn("eta"),
                TimeRemainingColumn(), TextColumn("{task.fields[stats]}"))
+    ranks = f" × {trainer.dist.world_size} processes" if trainer.dist.enabled else ""
     out.print(f"[bold]{trainer.cfg.description or 'run'}[/] → {trainer.run_dir} "
-              f"on {trainer.device} (step {trainer.step} of {total})", highlight=False)
+              f"on {trainer.device}{ranks}, {trainer.fast.describe()} "
+              f"(step {trainer.step} of {total})", highlight=False)
     with Progress(*columns, console=out, transient=False) as progress:
         task_id = progress.add_task("train", total=total, completed=trainer.step, stats="")
         finished = run.train(trainer, _progress_hook(progress, task_id))
@@ -80,6 +86,8 @@ def _run_training(trainer) -> None:
 def _evaluate_and_render(trainer) -> None:
     from gankit import run
 
+    if not trainer.dist.is_main:  # under torchrun rank 0 evaluates; the others are done
+        return
     with out.status("evaluating"):
         result = run.evaluate(trainer)
     print_metrics(result, f"{trainer.run_dir} at step {trainer.step}")
@@ -175,6 +183,7 @@ def eval_(
     """Evaluate a run's latest checkpoint: writes metrics.json and prints the table."""
     from gankit import run
 
+    require_single("gankit eval")
     trainer = run.open_run(run_dir)
     if inception_weights is not None:
         from gankit.metrics.inception import with_inception
@@ -198,6 +207,7 @@ def sample(
     """Draw samples from a run's generator into a file (format from the suffix)."""
     from gankit import run
 
+    require_single("gankit sample")
     path = run.sample_to_file(run_dir, n, out_file, seed)
     out.print(f"wrote {n} samples to {path}", highlight=False)
 
@@ -365,11 +375,15 @@ def bench(
 
 
 def main() -> None:
+    from gankit.train.distributed import shutdown
+
     try:
         app()
     except KeyboardInterrupt:  # outside training (which handles it): no traceback
         err.print("interrupted")
         sys.exit(130)
+    finally:
+        shutdown()  # torchrun: leave the process group (no-op otherwise)
 
 
 if __name__ == "__main__":

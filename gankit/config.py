@@ -95,6 +95,14 @@ class TrainConfig:
     frame_every: int = 250  # steps between frames of the training animation
     pretrain_d_samples: int = 0  # seed 003: pretrain D one epoch on this many real + fake; 0 = off
     pretrain_d_batch: int = 32  # minibatch of that pretraining epoch
+    # -- speed, scale, faults (docs/speed.md); unset = automatic: on for CUDA, measured on CPU --
+    amp: bool | None = None  # bf16 autocast of the nets' forward passes
+    channels_last: bool | None = None  # channels-last memory format (conv nets only)
+    compile: bool | None = None  # torch.compile the nets
+    compile_mode: str = "default"  # default | reduce-overhead (CUDA graphs) | max-autotune
+    fused_adam: bool | None = None  # fused Adam kernel (train.optimizer = adam)
+    sync_batchnorm: bool = False  # under torchrun on GPUs: BatchNorm statistics over all ranks
+    on_nonfinite: str = "stop"  # a NaN/Inf loss: stop (naming the step) | skip its update
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.d_activation": ("relu", "leaky_relu", "tanh", "elu"),
     "train.loss": ("minimax", "nonsaturating", "ml", "wasserstein", "hinge", "least_squares"),
     "train.optimizer": ("adam", "rmsprop"),
+    "train.compile_mode": ("default", "reduce-overhead", "max-autotune"),
+    "train.on_nonfinite": ("stop", "skip"),
 }
 
 
@@ -349,6 +359,7 @@ def validate(cfg: Config) -> None:
     _require(t.pretrain_d_samples >= 0, "train.pretrain_d_samples", t.pretrain_d_samples,
              "≥ 0 (0 turns D pretraining off)")
     _require(t.pretrain_d_batch >= 1, "train.pretrain_d_batch", t.pretrain_d_batch, "≥ 1")
+    _validate_speed(cfg)
     _require(e.n_samples >= 1, "eval.n_samples", e.n_samples, "≥ 1")
     from gankit.metrics import METRICS  # late import: metrics register themselves on import
 
@@ -400,6 +411,17 @@ def _validate_remedies(cfg: Config) -> None:
     if t.pack > 1 and cfg.model.d_arch == "seed003":
         raise ConfigError("train.pack > 1 needs a D whose input size follows the data "
                           "(mlp, maxout or dcgan); seed003's D is fixed to one 28×28 image")
+
+
+def _validate_speed(cfg: Config) -> None:
+    """Fast-path switches that contradict the rest of the config (issue 7)."""
+    t = cfg.train
+    if t.fused_adam and t.optimizer != "adam":
+        raise ConfigError(f"train.fused_adam = true applies to Adam, but train.optimizer = "
+                          f"{t.optimizer!r}; unset it or set train.optimizer=adam")
+    if t.device == "cpu" and t.sync_batchnorm:
+        raise ConfigError("train.sync_batchnorm = true needs CUDA devices (PyTorch's "
+                          "SyncBatchNorm has no CPU implementation); set it to false on CPU")
 
 
 def _choice_hint(value: Any, names: Any) -> str:

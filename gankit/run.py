@@ -22,8 +22,10 @@ from gankit.config import Config
 from gankit.errors import CheckpointError, GankitError
 from gankit.metrics import compute
 from gankit.tasks import build_task
+from gankit.train import distributed
 from gankit.train.checkpoint import FILENAME
-from gankit.train.loop import SEED_EVAL, Trainer
+from gankit.train.loop import SEED_EVAL, Trainer, pick_device
+from gankit.train.memory import peak_memory
 from gankit.viz.curves import read_log, save_loss_curves
 
 StepHook = Callable[[Trainer], None]
@@ -45,9 +47,15 @@ def prepare_run_dir(out: Path, force: bool) -> None:
 
 
 def start(cfg: Config, out: Path, force: bool = False) -> Trainer:
-    """A fresh trainer writing into a new run directory."""
-    prepare_run_dir(out, force)
-    (Path(out) / "config.toml").write_text(cfg.to_toml())
+    """A fresh trainer writing into a new run directory (under torchrun: rank 0 creates it)."""
+    info = distributed.from_env()
+    distributed.setup(distributed.local_device(pick_device(cfg.train.device), info))
+
+    def create() -> None:
+        prepare_run_dir(out, force)
+        (Path(out) / "config.toml").write_text(cfg.to_toml())
+
+    distributed.main_first(create)
     return Trainer(cfg, build_task(cfg), out)
 
 
@@ -65,6 +73,9 @@ def open_run(run_dir: Path, steps: int | None = None) -> Trainer:
             "or the run stopped before its first checkpoint"
         )
     trainer = Trainer.from_checkpoint(run_dir, build_task)
+    if trainer.dist.is_main:  # temporary files of writes a kill interrupted: never complete
+        for stale in [*run_dir.glob(f".{FILENAME}.*.tmp"), *run_dir.glob(".*.jsonl.tmp")]:
+            stale.unlink(missing_ok=True)
     if steps is not None:
         if steps < trainer.step:
             raise GankitError(
@@ -72,13 +83,26 @@ def open_run(run_dir: Path, steps: int | None = None) -> Trainer:
             )
         cfg = trainer.cfg.with_overrides({"train.steps": steps})
         trainer.cfg = cfg
-        (run_dir / "config.toml").write_text(cfg.to_toml())
+        if trainer.dist.is_main:
+            (run_dir / "config.toml").write_text(cfg.to_toml())
     return trainer
 
 
 def train(trainer: Trainer, on_step: StepHook | None = None) -> bool:
-    """Train to the configured number of steps; True when finished, False when interrupted."""
-    return trainer.fit(trainer.cfg.train.steps, on_step)
+    """Train to the configured number of steps; True when finished, False when interrupted.
+
+    Records the session's peak memory (the largest over ranks) and wall-clock speed in
+    `trainer.run_stats`; evaluate() writes them into metrics.json.
+    """
+    started, first = time.perf_counter(), trainer.step
+    finished = trainer.fit(trainer.cfg.train.steps, on_step)
+    seconds = time.perf_counter() - started
+    mib, kind = peak_memory(trainer.device)
+    trainer.run_stats = {
+        "peak_memory_mib": round(distributed.max_over_ranks(mib), 1), "peak_memory_kind": kind,
+        "processes": trainer.dist.world_size, "train_seconds": round(seconds, 2),
+        "train_steps_per_second": round((trainer.step - first) / max(seconds, 1e-9), 2)}
+    return finished
 
 
 def evaluate(trainer: Trainer) -> dict[str, Any]:
@@ -92,9 +116,29 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
               **compute(cfg.eval.metrics, fake.cpu(), real.cpu(), trainer.task)}
     result["eval_seconds"] = round(time.perf_counter() - started, 3)
     if trainer.run_dir is not None:
-        (trainer.run_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+        written = {**result, **_run_stats(trainer)}
+        (trainer.run_dir / "metrics.json").write_text(json.dumps(written, indent=2) + "\n")
     trainer.last_eval_samples = fake
     return result
+
+
+RUN_STATS = ("peak_memory_mib", "peak_memory_kind", "processes", "train_seconds",
+             "train_steps_per_second")
+
+
+def _run_stats(trainer: Trainer) -> dict[str, Any]:
+    """The training session's memory and speed: this process's, else those metrics.json kept."""
+    stats = getattr(trainer, "run_stats", None)
+    if stats is not None:
+        return stats
+    path = trainer.run_dir / "metrics.json" if trainer.run_dir is not None else None
+    if path is None or not path.exists():
+        return {}
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: old[k] for k in RUN_STATS if k in old}
 
 
 def render(trainer: Trainer) -> list[Path]:

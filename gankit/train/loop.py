@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import copy
 import json
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from gankit.data.sampler import EpochSampler
 from gankit.losses import OBJECTIVES, gradient_penalty
 from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
+from gankit.train import distributed, fastpath
 from gankit.train.checkpoint import (
     FILENAME,
     load_checkpoint,
@@ -65,7 +67,13 @@ class Trainer:
         t = cfg.train
         self.cfg, self.task = cfg, task
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.device = pick_device(t.device)
+        # -- speed and scale (docs/speed.md): torchrun ranks; only rank 0 writes files --
+        self.dist = distributed.from_env()
+        self.device = distributed.local_device(pick_device(t.device), self.dist)
+        distributed.setup(self.device)
+        if not self.dist.is_main:
+            self.run_dir = None
+        # -- end speed and scale --
         if t.threads:
             torch.set_num_threads(t.threads)
         torch.manual_seed(t.seed)
@@ -78,7 +86,9 @@ class Trainer:
         self.objective = OBJECTIVES[t.loss]
         self.z_gen = torch.Generator(device=self.device).manual_seed(t.seed + SEED_Z)
         data = task.train_data().to(self.device)
-        self.sampler = EpochSampler(data, t.batch_size, seed=t.seed + SEED_DATA)
+        self.sampler = EpochSampler(  # train.batch_size is global: each rank takes its share
+            data, distributed.local_batch(t.batch_size, t.pack, self.dist),
+            seed=t.seed + SEED_DATA, rank=self.dist.rank, world_size=self.dist.world_size)
         self.step = 0  # generator steps done
         self.d_batches = 0  # real batches consumed
         self.acc = torch.zeros(len(LOGGED), device=self.device)
@@ -86,26 +96,28 @@ class Trainer:
         self.stop_signal: str | None = None
         self._lr_factor = 1.0
         self.d_pretrained = False  # D pretraining (train.pretrain_d_samples) done?
+        fastpath.prepare(self)  # G_fast/D_fast, G_ddp/D_ddp (DDP), fused Adam, NaN guard
 
     # -- Algorithm 1 ----------------------------------------------------------------------------
     def sample_z(self, n: int) -> Tensor:
-        p = self.cfg.prior
-        return sample_prior(p.name, n, p.dim, self.z_gen, self.device)
+        p = self.cfg.prior  # one global draw for all ranks; each keeps its slice
+        z = sample_prior(p.name, n * self.dist.world_size, p.dim, self.z_gen, self.device)
+        return distributed.rank_slice(z, self.dist)
 
     def d_step(self) -> Tensor:
         """One discriminator update on a real and a fake minibatch; returns detached stats."""
         real = self.sampler.batch(self.d_batches)
         self.d_batches += 1
         with torch.no_grad():
-            fake = self.G(self.sample_z(len(real)))
-        real_logits, fake_logits = self.D(real), self.D(fake)
+            fake = self.G_fast(self.sample_z(len(real)))
+        real_logits, fake_logits = self.D_ddp(real), self.D_ddp(fake)
         loss = self.objective.d_loss(real_logits, fake_logits)
         t = self.cfg.train
         penalty = t.gp_lambda * gradient_penalty(self.D, real, fake, self.z_gen) \
             if t.gp_lambda else 0.0  # WGAN-GP: in the gradient, not in the logged d_loss
         self.opt_d.zero_grad(set_to_none=True)
         (loss + penalty).backward()
-        self.opt_d.step()
+        self.guard.step(self.opt_d, loss + penalty, "discriminator")
         if t.clip:  # WGAN: keep the critic's weights in [-clip, clip]
             clip_weights(self.D, t.clip)
         return torch.stack([loss.detach(), torch.sigmoid(real_logits.detach()).mean(),
@@ -114,13 +126,13 @@ class Trainer:
     def g_step(self) -> Tensor:
         """One generator update through a frozen D."""
         self.D.requires_grad_(False)
-        fake = self.G(self.sample_z(self.cfg.train.batch_size))
+        fake = self.G_ddp(self.sample_z(self.sampler.batch_size))
         # unrolled GAN: G's loss sees D after train.unroll functional D steps (unrolled.py)
-        fake_logits = unrolled_logits(self, fake) if self.cfg.train.unroll else self.D(fake)
+        fake_logits = unrolled_logits(self, fake) if self.cfg.train.unroll else self.D_fast(fake)
         loss = self.objective.g_loss(fake_logits)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
-        self.opt_g.step()
+        self.guard.step(self.opt_g, loss, "generator")
         self.D.requires_grad_(True)
         if self.G_ema is not None:
             self._update_ema()
@@ -132,9 +144,11 @@ class Trainer:
         k = self.cfg.train.k
         d_stats = sum(self.d_step() for _ in range(k)) / k
         g_loss = self.g_step()
-        self.acc += torch.stack([d_stats[0], g_loss, d_stats[1], d_stats[2]])
+        self.acc += self.guard.finite_stats(torch.stack([d_stats[0], g_loss, d_stats[1],
+                                                          d_stats[2]]))
         self.acc_steps += 1
         self.step += 1
+        distributed.poll_stop(self)  # torchrun: every rank stops after the same step
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -164,7 +178,7 @@ class Trainer:
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
         def request_stop(signum, frame):
-            self.stop_signal = signal.Signals(signum).name
+            distributed.request_stop(self, signum)
             for s, h in previous.items():  # a second signal acts at once
                 signal.signal(s, h)
 
@@ -202,12 +216,13 @@ class Trainer:
     # -- logging, frames ------------------------------------------------------------------------
     def log(self) -> dict[str, float]:
         """Average the accumulated statistics (one host read) and append them to metrics.jsonl."""
-        values = (self.acc / max(self.acc_steps, 1)).tolist()
+        self.guard.check()  # a NaN/Inf loss stops the run here (train.on_nonfinite)
+        values, extra = self.guard.interval_means(self.acc, self.acc_steps)  # over ranks
         norms = torch.stack([grad_norm(self.D), grad_norm(self.G)]).tolist()
         record = {"step": self.step, **dict(zip(LOGGED, values)),
                   "grad_norm_d": norms[0], "grad_norm_g": norms[1],
                   "lr_g": self.opt_g.param_groups[0]["lr"],
-                  "lr_d": self.opt_d.param_groups[0]["lr"]}
+                  "lr_d": self.opt_d.param_groups[0]["lr"], **extra}
         self.acc.zero_()
         self.acc_steps = 0
         self.last_record = record
@@ -253,6 +268,7 @@ class Trainer:
 
     def save_frame(self) -> None:
         """One frame of the training animation, written as frames/step_XXXXXXX.npz."""
+        self.guard.check()
         if self.run_dir is None:
             return
         frame = self.task.frame(self)
@@ -277,8 +293,11 @@ class Trainer:
         return state
 
     def save(self) -> None:
+        distributed.sync_for_save(self)  # rank 0's BatchNorm buffers everywhere
+        self.guard.before_save()  # never a checkpoint of non-finite weights
         if self.run_dir is not None:
             save_checkpoint(self.run_dir / FILENAME, self.state())
+            self.guard.saved(self.run_dir / FILENAME, self.step)
 
     def load_state(self, state: dict[str, Any], path: Path) -> None:
         load_module_state(self.G, state["G"], "generator", path)
@@ -296,6 +315,7 @@ class Trainer:
         if self.device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
         self._lr_factor = float("nan")  # re-derive the learning rate from the step
+        fastpath.after_load(self, path)  # this run's optimizer kernels; last good checkpoint
 
     @classmethod
     def from_checkpoint(
@@ -321,4 +341,6 @@ class Trainer:
         if path.exists():
             lines = [ln for ln in path.read_text().splitlines()
                      if ln.strip() and json.loads(ln)["step"] <= self.step]
-            path.write_text("".join(ln + "\n" for ln in lines))
+            tmp = path.with_name(f".{path.name}.tmp")  # a kill mid-write keeps the old log
+            tmp.write_text("".join(ln + "\n" for ln in lines))
+            os.replace(tmp, path)
