@@ -3,6 +3,7 @@ the floor and noise far from it."""
 
 from __future__ import annotations
 
+import fcntl
 import math
 
 import pytest
@@ -23,8 +24,10 @@ from gankit.tasks import build_task
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
+    """A cache folder in this session's pytest temp root, shared by the xdist workers."""
     mp = pytest.MonkeyPatch()
-    path = tmp_path_factory.mktemp("cache")
+    path = tmp_path_factory.getbasetemp().parent / "gankit-cache"
+    path.mkdir(exist_ok=True)
     mp.setenv("GANKIT_CACHE_DIR", str(path))
     yield path
     mp.undo()
@@ -33,7 +36,10 @@ def cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def task(cache):
     t = build_task(load_preset("digits-tiny"))
-    t.classifier()  # trains once for the module (about 20 s on one core), cached under `cache`
+    with open(cache / "classifier.lock", "w") as lock:  # one worker trains, the other loads
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        t.classifier()  # about 10 s of CPU, once per session
+        fcntl.flock(lock, fcntl.LOCK_UN)
     return t
 
 

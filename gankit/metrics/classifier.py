@@ -88,8 +88,8 @@ class DomainClassifier:
 
 # -- training and caching -----------------------------------------------------------------------
 def _epochs(n_train: int) -> int:
-    """4 epochs for MNIST-sized sets; about 30k image presentations for small ones."""
-    return max(4, min(30, math.ceil(30_000 / max(n_train, 1))))
+    """4 epochs for MNIST-sized sets; about 15k image presentations for small ones."""
+    return max(4, min(30, math.ceil(15_000 / max(n_train, 1))))
 
 
 def train_classifier(data: ImageSet, seed: int = 0, batch: int = 128,
