@@ -98,8 +98,9 @@ def save_seed003_losses(path: Path, records: list[dict]) -> Path | None:
 
     steps = [r["step"] for r in records]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(steps, [r["d_loss"] for r in records], color="r")
-    ax.plot(steps, [r["g_loss"] for r in records], color="b")
+    marker = "o" if len(records) < 20 else None  # a handful of log lines: show the points
+    ax.plot(steps, [r["d_loss"] for r in records], color="r", marker=marker)
+    ax.plot(steps, [r["g_loss"] for r in records], color="b", marker=marker)
     ax.set_xlabel("Steps")
     ax.set_ylabel("Value")
     ax.set_title("Loss")
