@@ -30,7 +30,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def one_cell(recipe: str, loss: str, minutes: float, threads: int, pretrain: int | None,
-             out: Path, n_eval: int) -> dict:
+             out: Path, n_eval: int, extra: dict | None = None) -> dict:
     import torch
 
     from gankit import run
@@ -42,6 +42,7 @@ def one_cell(recipe: str, loss: str, minutes: float, threads: int, pretrain: int
             "train.ckpt_every": 1_000_000, "eval.n_samples": n_eval}
     if recipe == "seed003" and pretrain is not None:
         over["train.pretrain_d_samples"] = pretrain
+    over.update(extra or {})
     cfg = load_preset(RECIPES[recipe]).with_overrides(over)
     trainer = run.start(cfg, out / f"{recipe}-{loss}", force=True)
     budget = minutes * 60
@@ -65,7 +66,12 @@ def fmt(v: float, digits: int = 3) -> str:
     return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:.0f}"
 
 
-def table(rows: list[dict], minutes: float, pretrain: int | None) -> str:
+def doc_name(section: str, name: str) -> str:
+    return name if section == "images" else f"{section}-{name}"
+
+
+def table(rows: list[dict], minutes: float, pretrain: int | None,
+          section: str = "images") -> str:
     acc = rows[0]["classifier_accuracy"]
     ref = rows[0]
     lines = [
@@ -91,7 +97,7 @@ def table(rows: list[dict], minutes: float, pretrain: int | None) -> str:
             f"{r['classes_present']:.0f} | {fmt(r['class_kl'])} |")
     lines += ["", "Final fixed-noise grids (64 samples each):", ""]
     for r in rows:
-        name = f"fashion-{r['recipe']}-{r['loss']}.png"
+        name = doc_name(section, f"fashion-{r['recipe']}-{r['loss']}.png")
         lines.append(f"- {r['recipe']}, {r['loss']}: ![{name}](docs/images/{name})")
     if pretrain is not None:
         lines += ["", f"seed003 cells pretrained D on {pretrain} real + {pretrain} generated "
@@ -111,32 +117,44 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-images")
     ap.add_argument("--note", default="", help="a sentence added to the section")
     ap.add_argument("--no-write", action="store_true", help="print the table, leave the files")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="config overrides for every cell, e.g. train.ema=0.999")
+    ap.add_argument("--section", default="images",
+                    help="BENCHMARKS.md section to write (another name keeps the main table)")
     args = ap.parse_args()
 
+    from gankit.config import parse_overrides
+
+    extra = parse_overrides(args.set)
     rows = []
     RESULTS.mkdir(exist_ok=True)
     for recipe in args.recipes:
         for loss in args.losses:
             print(f"== {recipe} / {loss}: {args.minutes:g} min", flush=True)
             row = one_cell(recipe, loss, args.minutes, args.threads, args.pretrain_samples,
-                           args.out, args.n_eval)
+                           args.out, args.n_eval, extra)
             print(json.dumps(row), flush=True)
             rows.append(row)
             if not args.no_write:
                 DOCS.mkdir(parents=True, exist_ok=True)
                 name = f"fashion-{recipe}-{loss}.png"
-                (DOCS / name).write_bytes((args.out / name).read_bytes())
+                (DOCS / doc_name(args.section, name)).write_bytes((args.out / name).read_bytes())
             if not args.no_write:
-                (RESULTS / "images.json").write_text(json.dumps(rows, indent=2) + "\n")
-    body = "## Images: Fashion-MNIST, seed 003 vs DCGAN, each generator loss\n\n" + provenance()
+                (RESULTS / f"{args.section}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    title = ("Images: Fashion-MNIST, seed 003 vs DCGAN, each generator loss"
+             if args.section == "images" else f"Images ({args.section})")
+    body = f"## {title}\n\n" + provenance()
     body += f"Threads per cell: {args.threads}.\n"
+    if extra:
+        body += "Overrides on top of the presets: " + ", ".join(
+            f"`{k}={v}`" for k, v in extra.items()) + ".\n"
     if args.note:
         body += f"\n{args.note}\n"
-    body += "\n" + table(rows, args.minutes, args.pretrain_samples) + "\n"
+    body += "\n" + table(rows, args.minutes, args.pretrain_samples, args.section) + "\n"
     if args.no_write:
         print(body)
     else:
-        print(f"wrote {write_section('images', body)}")
+        print(f"wrote {write_section(args.section, body)}")
 
 
 if __name__ == "__main__":
