@@ -37,6 +37,7 @@ class DataConfig:
     channels: int = 1  # 1 = grayscale, 3 = RGB (folder only; the digit sets are grayscale)
     pixel_range: str = "signed"  # signed: [-1, 1] (tanh G) | unit: [0, 1] (sigmoid G, seed 003)
     download: bool = True  # mnist only: download (checksummed) into the user cache when missing
+    stack: int = 1  # stacked benchmark: this many images of the set as channels; 1 = off
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,7 @@ def validate(cfg: Config) -> None:
     _require(t.batch_size >= 1, "train.batch_size", t.batch_size, "≥ 1")
     _require(t.k >= 1, "train.k", t.k, "≥ 1 (discriminator steps per generator step)")
     _validate_remedies(cfg)
+    _validate_stack(cfg)
     for name in ("lr_g", "lr_d"):
         _require(getattr(t, name) > 0, f"train.{name}", getattr(t, name), "> 0")
     for name in ("betas_g", "betas_d"):
@@ -422,6 +424,35 @@ def _validate_speed(cfg: Config) -> None:
     if t.device == "cpu" and t.sync_batchnorm:
         raise ConfigError("train.sync_batchnorm = true needs CUDA devices (PyTorch's "
                           "SyncBatchNorm has no CPU implementation); set it to false on CPU")
+
+
+def _validate_remedies(cfg: Config) -> None:
+    """Clipping, gradient penalty, packing and unrolling (issue 5)."""
+    t = cfg.train
+    _require(t.clip >= 0, "train.clip", t.clip, "≥ 0 (0 turns weight clipping off)")
+    _require(t.gp_lambda >= 0, "train.gp_lambda", t.gp_lambda, "≥ 0 (0 turns the penalty off)")
+    _require(t.pack >= 1, "train.pack", t.pack, "≥ 1 (1 = no packing)")
+    _require(t.unroll >= 0, "train.unroll", t.unroll, "≥ 0 (0 = no unrolling)")
+    if t.batch_size % t.pack:
+        lower = t.batch_size - t.batch_size % t.pack
+        near = " or ".join(str(b) for b in (lower, lower + t.pack) if b > 0)
+        raise ConfigError(
+            f"train.batch_size = {t.batch_size} is not divisible by train.pack = {t.pack}: a "
+            f"packed D judges groups of {t.pack} samples; use a multiple of {t.pack} ({near})")
+    if t.pack > 1 and cfg.model.d_arch == "seed003":
+        raise ConfigError("train.pack > 1 needs a D whose input size follows the data "
+                          "(mlp, maxout or dcgan); seed003's D is fixed to one 28×28 image")
+
+
+def _validate_stack(cfg: Config) -> None:
+    """Stacked data (the 1000-mode benchmark): k grayscale labelled images as k channels."""
+    d = cfg.data
+    _require(d.stack >= 1, "data.stack", d.stack, "≥ 1 (1 = no stacking)")
+    if d.stack > 1:
+        _require(d.name in ("mnist", "fashion-mnist", "digits"), "data.name", d.name,
+                 "mnist, fashion-mnist or digits when data.stack > 1 (labelled grayscale sets)")
+        _require(d.channels == 1, "data.channels", d.channels,
+                 "1 with data.stack: the channels of one image; the model sees data.stack")
 
 
 def _choice_hint(value: Any, names: Any) -> str:

@@ -84,6 +84,8 @@ def cell_config(plan: Plan, data: str, method: Method, seed: int) -> Config:
     base = load_preset(plan.protocol.presets[data])
     overrides: dict[str, Any] = {**method.overrides, "train.seed": seed, "train.threads": 1,
                                  "train.batch_size": base.train.batch_size * method.pack}
+    if method.d_scale != 1.0:
+        overrides["model.d_width"] = max(1, round(base.model.d_width * method.d_scale))
     if plan.steps is not None:
         overrides["train.steps"] = plan.steps
     if plan.n_samples is not None:
@@ -149,7 +151,10 @@ def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:
     cfg = Config.from_toml(cell.config, source=f"cell {cell.key}")
     trainer = Trainer(cfg, build_task(cfg), run_dir=None)
     started = time.perf_counter()
-    trainer.fit(cfg.train.steps)
+    if not trainer.fit(cfg.train.steps):  # SIGINT/SIGTERM: store nothing, the cell re-runs
+        raise GankitError(f"cell {cell.key} stopped by {trainer.stop_signal} at step "
+                          f"{trainer.step}; finished cells are kept: run the command again "
+                          "to continue")
     seconds = time.perf_counter() - started
     metrics = run.evaluate(trainer)
     samples = trainer.last_eval_samples.cpu().numpy()
@@ -186,7 +191,9 @@ def run_plan(plan: Plan, out: Path, jobs: int = 1,
                 report(cell.key, done, True)
         else:
             todo.append(cell)
-    todo.sort(key=lambda c: -c.method.cost())  # slowest first: better packing of processes
+    # seed by seed, so an interrupted benchmark has whole tables for its first seeds; within
+    # a seed the slowest cells first, so the processes finish together
+    todo.sort(key=lambda c: (c.seed, -c.method.cost()))
     if todo and jobs == 1:
         for cell in todo:
             results[cell.key] = run_cell(cell, folder)

@@ -20,6 +20,7 @@ class Method:
     name: str
     overrides: dict[str, Any] = field(default_factory=dict)
     pack: int = 1  # PacGAN degree: the batch holds `batch_size` packs of `pack` samples
+    d_scale: float = 1.0  # D's width relative to the protocol's (Unrolled-GAN setup: ½, ¼)
     published: str | None = None  # the ANCHORS.md row this method is compared with
 
     def cost(self) -> float:
@@ -112,7 +113,61 @@ TOY = Suite(
     figure_data="grid",
 )
 
-SUITES: dict[str, Suite] = {"toy": TOY}
+# -- the stacked suite: 1,000 modes, three images as channels ----------------------------------
+def _stacked_methods() -> tuple[Method, ...]:
+    rows = [Method("GAN", published="DCGAN (VEEGAN setup)"),
+            Method("Unrolled K=10", {"train.unroll": 10},
+                   published="Unrolled GAN (VEEGAN setup)")]
+    rows += [Method(f"PacGAN{m}", {"train.pack": m}, pack=m,
+                    published="PacDCGAN2 (VEEGAN setup)" if m == 2 else None) for m in (2, 3, 4)]
+    rows += [Method("GAN, D ½", d_scale=0.5, published="DCGAN, D ½"),
+             Method("Unrolled K=10, D ½", {"train.unroll": 10}, d_scale=0.5,
+                    published="Unrolled GAN 10 steps, D ½"),
+             Method("PacGAN3, D ½", {"train.pack": 3}, pack=3, d_scale=0.5,
+                    published="PacDCGAN3, D ½"),
+             Method("Unrolled K=10, D ¼", {"train.unroll": 10}, d_scale=0.25,
+                    published="Unrolled GAN 10 steps, D ¼"),
+             Method("PacGAN4, D ¼", {"train.pack": 4}, pack=4, d_scale=0.25,
+                    published="PacDCGAN4, D ¼")]
+    return tuple(rows)
+
+
+def _stacked_published(rows: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    return {name: {"stacked": {"stacked_modes": m, "stacked_kl": kl}}
+            for name, (m, kl) in rows.items()}
+
+
+#: ANCHORS.md, stacked MNIST (26,000 samples in the Unrolled-GAN setup, 25,600 in VEEGAN's).
+STACKED_PUBLISHED = _stacked_published({
+    "DCGAN (VEEGAN setup)": (99, 3.40), "Unrolled GAN (VEEGAN setup)": (48.7, 4.32),
+    "PacDCGAN2 (VEEGAN setup)": (1000, 0.06), "DCGAN, D ½": (628, 2.58),
+    "Unrolled GAN 10 steps, D ½": (817.4, 1.43), "PacDCGAN3, D ½": (866.6, 0.90),
+    "Unrolled GAN 10 steps, D ¼": (327.2, 4.66), "PacDCGAN4, D ¼": (667.4, 1.81),
+})
+
+STACKED = Suite(
+    name="stacked",
+    datasets=("stacked",),
+    methods=_stacked_methods(),
+    protocols={
+        "digits": Protocol(
+            "digits", {"stacked": "stacked-digits"}, None,
+            "stacked 8×8 digits (scikit-learn's 1,797 digits, three per sample as channels, "
+            "1,000 modes), MLP nets: the quick CPU variant, not the published protocol"),
+        "fashion": Protocol(
+            "fashion", {"stacked": "stacked-fashion-dcgan"}, None,
+            "stacked Fashion-MNIST 28×28 (offline stand-in for stacked MNIST), DCGAN nets"),
+        "mnist": Protocol(
+            "mnist", {"stacked": "stacked-mnist-dcgan"}, None,
+            "stacked MNIST 28×28 (needs MNIST on disk or a download), DCGAN nets"),
+    },
+    metrics=("stacked_modes", "stacked_kl", "stacked_kl_real"),
+    published=STACKED_PUBLISHED,
+    quick={"seeds": 1, "steps": 200, "n_samples": 5000,
+           "methods": ("GAN", "PacGAN2", "PacGAN4")},
+)
+
+SUITES: dict[str, Suite] = {"toy": TOY, "stacked": STACKED}
 
 
 def get_suite(name: str) -> Suite:

@@ -23,6 +23,8 @@ from gankit.bench.runner import Plan
 FORMATS: dict[str, tuple[str, float, int]] = {
     "modes": ("modes", 1.0, 1), "hq_fraction": ("HQ %", 100.0, 1),
     "reverse_kl": ("reverse KL", 1.0, 3), "w1": ("W1", 1.0, 3),
+    "stacked_modes": ("modes", 1.0, 1), "stacked_kl": ("KL", 1.0, 2),
+    "stacked_kl_real": ("real-data KL", 1.0, 3), "stacked_modes_real": ("real-data modes", 1.0, 1),
 }
 
 

@@ -15,6 +15,10 @@ def build_task(cfg: Config) -> Any:
         return ToyTask(cfg)
     from gankit.config import IMAGE_DATA
 
+    if cfg.data.stack > 1:  # the stacked benchmark: data.stack images as channels
+        from gankit.tasks.stacked import StackedTask
+
+        return StackedTask(cfg)
     if cfg.data.name in IMAGE_DATA:  # mnist, fashion-mnist, digits, folder
         from gankit.tasks.images import ImageTask
 
