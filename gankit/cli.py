@@ -290,54 +290,6 @@ def bench(
         str | None, typer.Option(help="toy: demo (default) or pacgan (the paper's nets).")
     ] = None,
     quick: Annotated[bool, typer.Option(help="A reduced suite: minutes on 2 CPU cores.")] = False,
-) -> None:
-    """Run every (method × data × seed) of a suite, resumably; write table.md, results.csv,
-    results.json and panel figures, with the published numbers beside ours."""
-    import time
-
-    from gankit.bench.runner import make_plan, run_plan
-    from gankit.bench.suites import get_suite
-    from gankit.bench.tables import provenance, write_outputs
-
-    plan = make_plan(get_suite(suite), seeds, steps, protocol, quick)
-    target = out_dir or Path("runs/bench") / (
-        f"{plan.suite.name}-{plan.protocol.name}" + ("-quick" if quick else ""))
-    total = len(plan.datasets) * len(plan.methods) * plan.seeds
-    count = iter(range(1, total + 1))
-
-    def report(key: str, result: dict, reused: bool) -> None:
-        m = result["metrics"]
-        shown = "  ".join(f"{k} {v:.3g}" for k, v in m.items())
-        how = "re-used" if reused else f"{result['train_seconds']:.0f} s"
-        out.print(f"[{next(count)}/{total}] {key}: {shown} ({how})", highlight=False)
-
-    out.print(f"[bold]bench {plan.suite.name}[/] protocol {plan.protocol.name}: {total} runs, "
-              f"{jobs} in parallel → {target}", highlight=False)
-    started = time.perf_counter()
-    results = run_plan(plan, target, jobs, report)
-    paths = write_outputs(plan, results, target,
-                          provenance(plan, jobs, time.perf_counter() - started))
-    out.print(paths["table"].read_text(), highlight=False)
-    for path in paths.values():
-        out.print(f"wrote {path}", highlight=False)
-
-
-@app.command()
-@user_errors
-def bench(
-    suite: Annotated[str, typer.Argument(help="Benchmark suite: toy.")],
-    seeds: Annotated[int | None, typer.Option(help="Seeds per cell (default 5).")] = None,
-    steps: Annotated[
-        int | None, typer.Option(help="Generator steps per run (default: the presets').")
-    ] = None,
-    jobs: Annotated[int, typer.Option(help="Runs in parallel, one process each.")] = 1,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default runs/bench/...).")
-    ] = None,
-    protocol: Annotated[
-        str | None, typer.Option(help="toy: demo (default) or pacgan (the paper's nets).")
-    ] = None,
-    quick: Annotated[bool, typer.Option(help="A reduced suite: minutes on 2 CPU cores.")] = False,
     method: Annotated[
         list[str] | None, typer.Option(help="Only this method (repeatable), e.g. PacGAN4.")
     ] = None,

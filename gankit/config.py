@@ -426,24 +426,6 @@ def _validate_speed(cfg: Config) -> None:
                           "SyncBatchNorm has no CPU implementation); set it to false on CPU")
 
 
-def _validate_remedies(cfg: Config) -> None:
-    """Clipping, gradient penalty, packing and unrolling (issue 5)."""
-    t = cfg.train
-    _require(t.clip >= 0, "train.clip", t.clip, "≥ 0 (0 turns weight clipping off)")
-    _require(t.gp_lambda >= 0, "train.gp_lambda", t.gp_lambda, "≥ 0 (0 turns the penalty off)")
-    _require(t.pack >= 1, "train.pack", t.pack, "≥ 1 (1 = no packing)")
-    _require(t.unroll >= 0, "train.unroll", t.unroll, "≥ 0 (0 = no unrolling)")
-    if t.batch_size % t.pack:
-        lower = t.batch_size - t.batch_size % t.pack
-        near = " or ".join(str(b) for b in (lower, lower + t.pack) if b > 0)
-        raise ConfigError(
-            f"train.batch_size = {t.batch_size} is not divisible by train.pack = {t.pack}: a "
-            f"packed D judges groups of {t.pack} samples; use a multiple of {t.pack} ({near})")
-    if t.pack > 1 and cfg.model.d_arch == "seed003":
-        raise ConfigError("train.pack > 1 needs a D whose input size follows the data "
-                          "(mlp, maxout or dcgan); seed003's D is fixed to one 28×28 image")
-
-
 def _validate_stack(cfg: Config) -> None:
     """Stacked data (the 1000-mode benchmark): k grayscale labelled images as k channels."""
     d = cfg.data
