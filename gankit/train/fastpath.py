@@ -1,8 +1,10 @@
 """The fast path: bf16 autocast, channels-last, torch.compile and fused Adam, each switchable.
 
 Each option is a `train.*` field: true, false, or unset (automatic). Automatic means on for CUDA
-and, on CPU, what measured fastest for gankit's nets on CPU (BENCHMARKS.md, section `speed`; see
-CPU_DEFAULTS). The trainer calls `prepare` once: it builds the modules the step calls,
+(bf16 autocast and channels-last for conv nets only: a 2-D toy point in bf16 is rounded to 1/32
+near 4, on the scale of the grid's mode width 0.05) and, on CPU, what measured fastest for the
+toy MLP (BENCHMARKS.md, section `speed`; CPU_DEFAULTS, CPU_THREADS). The trainer calls `prepare`
+once: it builds the modules the step calls,
 
     G_fast, D_fast   the nets as the step runs them locally (autocast, compiled)
     G_ddp,  D_ddp    the same, wrapped in DistributedDataParallel under torchrun (else identical)
@@ -24,11 +26,16 @@ from torch import Tensor, nn
 from gankit.errors import ConfigError
 from gankit.train import distributed
 
-#: Automatic choices on CPU, from `benchmarks/speed.py` on the development machine (BENCHMARKS.md):
-#: bf16 autocast, torch.compile and fused Adam each made the toy MLP step slower or no faster.
+#: Automatic choices on CPU, from benchmarks/speed.py on the 2-core development machine
+#: (BENCHMARKS.md): for the toy MLP torch.compile was slower (and costs seconds of compilation),
+#: fused Adam no faster beyond noise; bf16 was faster but too coarse for 2-D points (see above),
+#: and on CPUs without bf16 units it is emulated; so CPU runs stay eager fp32.
 CPU_DEFAULTS = {"amp": False, "channels_last": False, "compile": False, "fused_adam": False}
-#: CPU threads when train.threads = 0, by whether the nets have conv layers (0: torch's default).
-CPU_THREADS = {False: 0, True: 0}
+#: CPU threads when train.threads = 0, by whether the nets have conv layers (0: torch's default,
+#: one per core). MLP: 1 thread measured far faster than 2 (small matrices: synchronisation costs
+#: more than the second core gives). Conv nets keep torch's default: our only measurement of
+#: them was on a machine shared with other jobs, where any second thread waited for a core.
+CPU_THREADS = {False: 1, True: 0}
 CONV_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
@@ -73,7 +80,7 @@ def resolve(train_cfg: Any, device: torch.device, conv: bool) -> FastPath:
     # "skip" wants fused Adam: it is what skips an update without a host read (guard.py)
     skip = train_cfg.on_nonfinite == "skip" and train_cfg.fused_adam is None
     fast = FastPath(
-        amp=pick("amp", True), channels_last=pick("channels_last", True) and conv,
+        amp=pick("amp", conv), channels_last=pick("channels_last", True) and conv,
         compile=pick("compile", True), fused_adam=adam and (pick("fused_adam", True) or skip),
         compile_mode=train_cfg.compile_mode)
     if fast.amp and cuda and not torch.cuda.is_bf16_supported():
