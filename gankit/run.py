@@ -49,6 +49,7 @@ def prepare_run_dir(out: Path, force: bool) -> None:
 def start(cfg: Config, out: Path, force: bool = False) -> Trainer:
     """A fresh trainer writing into a new run directory (under torchrun: rank 0 creates it)."""
     info = distributed.from_env()
+    distributed.local_batch(cfg.train.batch_size, cfg.train.pack, info)  # before any file
     distributed.setup(distributed.local_device(pick_device(cfg.train.device), info))
 
     def create() -> None:

@@ -23,6 +23,7 @@ import torch
 from gankit.config import load_preset
 from gankit.errors import ConfigError, GankitError
 from gankit.train import distributed
+from gankit.train.checkpoint import FILENAME, load_checkpoint
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ddp_worker import free_port, launch
@@ -74,11 +75,18 @@ def test_two_ranks_match_one_process_and_resume_on_one(tmp_path):
 
 
 @pytest.mark.slow
-def test_one_process_checkpoint_resumes_on_two_and_batchnorm_ranks_agree(tmp_path):
+def test_one_process_checkpoint_resumes_on_two_and_a_signal_stops_both_ranks(tmp_path):
+    """BatchNorm on; rank 1 alone gets SIGTERM after step 15 (after that step's vote): step 16
+    posts it, step 17 reads the result, both ranks stop after step 17, save, and hold identical
+    parameters and buffers."""
     bn = [*SMALL, "model.g_batchnorm=true", "model.d_batchnorm=true"]
     launch(1, bn, tmp_path / "run", tmp_path / "out", steps=10)
-    two = launch(2, bn, tmp_path / "run", tmp_path / "out", steps=20, resume=True)
-    assert two[0]["step"] == two[1]["step"] == 20
+    two = launch(2, bn, tmp_path / "run", tmp_path / "out", steps=30, resume=True,
+                 signal_rank=1, signal_at=15)
+    assert [r["step"] for r in two] == [17, 17]
+    assert [r["finished"] for r in two] == [False, False]
+    assert [r["stop_signal"] for r in two] == ["SIGTERM", "SIGTERM"]
+    assert load_checkpoint(tmp_path / "run" / FILENAME)["step"] == 17
     # parameters by DDP, BatchNorm buffers by the checkpoint-time broadcast from rank 0
     assert_close(two[0]["state"], two[1]["state"], exact=True)
     assert any("running_mean" in k for k in two[0]["state"])
