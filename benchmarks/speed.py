@@ -317,7 +317,7 @@ def main() -> None:
                           (3, 64, 64), torch.rand(256, 3, 64, 64) * 2 - 1)])
     body = (
         "## Speed: gankit vs the classic eager loop\n\n" + provenance() +
-        f"Load average when started: {load:.2f} (a shared machine: best of {args.repeats} "
+        f"\nLoad average when started: {load:.2f} (a shared machine: best of {args.repeats} "
         f"windows of {args.seconds:g} s per row, classic and gankit interleaved).\n\n"
         + header + "\n" + "\n".join(cpu + gpu) + "\n\n"
         "Samples/s counts the generator's batch per training step (k = 1 D step + 1 G step). "

@@ -90,7 +90,7 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 = off
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int = 0  # CPU threads for torch; 0 = torch's default
+    threads: int = 0  # CPU threads; 0 = automatic: 1 for MLP nets, torch's default for conv nets
     log_every: int = 100  # steps between lines of metrics.jsonl
     ckpt_every: int = 1000  # steps between checkpoints
     frame_every: int = 250  # steps between frames of the training animation
@@ -353,7 +353,7 @@ def validate(cfg: Config) -> None:
     _require(0 < t.lr_gamma <= 1, "train.lr_gamma", t.lr_gamma, "in (0, 1]")
     _require(0 <= t.ema < 1, "train.ema", t.ema, "in [0, 1) (0 turns it off)")
     _require(t.seed >= 0, "train.seed", t.seed, "≥ 0")
-    _require(t.threads >= 0, "train.threads", t.threads, "≥ 0 (0 = torch's default)")
+    _require(t.threads >= 0, "train.threads", t.threads, "≥ 0 (0 = automatic)")
     _require(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda"),
              "train.device", t.device, "auto, cpu, cuda or cuda:N")
     for name in ("log_every", "ckpt_every", "frame_every"):
