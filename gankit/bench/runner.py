@@ -82,7 +82,8 @@ def make_plan(suite: Suite, seeds: int | None = None, steps: int | None = None,
 def cell_config(plan: Plan, data: str, method: Method, seed: int) -> Config:
     """The protocol's preset with the method's overrides; PacGAN batches hold m× the samples."""
     base = load_preset(plan.protocol.presets[data])
-    overrides: dict[str, Any] = {**method.overrides, "train.seed": seed, "train.threads": 1,
+    overrides: dict[str, Any] = {**plan.protocol.overrides, **method.overrides,
+                                 "train.seed": seed, "train.threads": 1,
                                  "train.batch_size": base.train.batch_size * method.pack}
     if method.d_scale != 1.0:
         overrides["model.d_width"] = max(1, round(base.model.d_width * method.d_scale))

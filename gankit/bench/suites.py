@@ -37,6 +37,7 @@ class Protocol:
     presets: dict[str, str]  # data set -> preset
     paper_steps: int | None  # the steps of the published protocol; None: not the paper's
     note: str
+    overrides: dict[str, Any] = field(default_factory=dict)  # on every cell, before the method's
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,10 @@ TOY = Suite(
     protocols={
         "demo": Protocol(
             "demo", {"ring": "toy-ring", "grid": "toy-grid"}, None,
-            "gankit's demo presets toy-ring / toy-grid (3×256 MLPs, Adam 1e-3 β1 0.5, batch "
-            "256): faster on a CPU, not the published protocol"),
+            "the nets and optimizer of gankit's demo presets toy-ring / toy-grid (3×256 MLPs, "
+            "Adam 1e-3 β1 0.5, batch 256) without their weight average of G (its 0.999 decay "
+            "spans the first ~1,000 steps, most of a short run): quick to learn on a CPU, not "
+            "the published protocol", {"train.ema": 0.0}),
         "pacgan": Protocol(
             "pacgan", {"ring": "toy-ring-pacgan", "grid": "toy-grid-pacgan"}, 400_000,
             "PacGAN's protocol (ANCHORS.md): G 4×400 BatchNorm ReLU, D 3 maxout layers of 200 "

@@ -1,0 +1,74 @@
+"""Mode-collapse tables: writes the `modes` section of BENCHMARKS.md from finished `gankit bench`
+runs (their results.json and table.md), and copies their panel figures into docs/.
+
+    gankit bench toy --protocol cpu --seeds 5 --steps 1000 --jobs 2 --out runs/bench/toy-cpu
+    python benchmarks/modes.py runs/bench/toy-cpu [more bench folders ...] [--note TEXT]
+
+The bench folders keep their cells, so re-running `gankit bench` with more seeds or steps and
+then this script updates the section without redoing finished runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import git_commit, write_section
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def block(folder: Path) -> str:
+    """One bench run as Markdown: provenance, steps vs the paper, the table, the figures."""
+    info = json.loads((folder / "results.json").read_text())["provenance"]
+    table = (folder / "table.md").read_text().split("\n\n", 1)[1]  # drop table.md's header
+    steps = {line.split("|")[2].strip() for line in table.splitlines()
+             if line.startswith("| ") and not line.startswith("| method")}
+    title = f"### Suite `{info['suite']}`, protocol `{info['protocol']}`"
+    lines = [title, "",
+             f"Command: `{info['command']}`  ",
+             f"Machine: {info['machine']}  ",
+             f"Date: {info['date']}; {info['jobs']} processes, "
+             f"{info['wall_seconds'] / 60:.0f} min wall time (a machine shared with other "
+             "jobs: times are not speeds).  ",
+             f"Protocol: {info['protocol_note']}.  "]
+    if info.get("paper_steps"):
+        lines.append(f"Steps: {', '.join(sorted(steps))} per run — fewer than the paper's "
+                     f"{info['paper_steps']:,}.  ")
+    else:
+        lines.append(f"Steps: {', '.join(sorted(steps))} per run (this protocol is not the "
+                     "paper's; the *paper* columns are the published protocol's results).  ")
+    lines += ["", table.rstrip(), ""]
+    for figure in sorted(folder.glob("panel_*.png")):
+        name = f"modes-{info['suite']}-{info['protocol']}-{figure.stem.removeprefix('panel_')}.png"
+        DOCS.mkdir(exist_ok=True)
+        (DOCS / name).write_bytes(figure.read_bytes())
+        lines += [f"![{figure.stem}](docs/{name})", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folders", nargs="+", type=Path, help="output folders of `gankit bench`")
+    ap.add_argument("--note", default="", help="a paragraph added below the heading")
+    args = ap.parse_args()
+    body = ["## Mode collapse: GAN, unrolled GAN, PacGAN, WGAN, WGAN-GP", "",
+            f"Written by `python benchmarks/{Path(__file__).name} "
+            f"{' '.join(str(f) for f in args.folders)}` at commit {git_commit()} from the "
+            "output folders of the `gankit bench` commands below. Mean ± std over seeds; "
+            "columns in *italics* are the published numbers (ANCHORS.md) of the same method "
+            "under the paper's protocol. See docs/mode_collapse.md for what the numbers show.",
+            ""]
+    if args.note:
+        body += [args.note, ""]
+    body += [block(folder) for folder in args.folders]
+    path = write_section("modes", "\n".join(body))
+    print(f"wrote the modes section of {path}")
+
+
+if __name__ == "__main__":
+    main()
