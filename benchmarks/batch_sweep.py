@@ -93,8 +93,10 @@ def cpu_sweep(args) -> list[str]:
 def fits(m: Model, batch: int, device: torch.device, seconds: float) -> dict | None:
     try:
         return measure(m, batch, device, seconds)
-    except torch.cuda.OutOfMemoryError:
-        return None
+    except Exception as e:  # OOM, possibly wrapped by torch.compile's backend
+        if isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in str(e).lower():
+            return None
+        raise
     finally:
         gc.collect()
         torch.cuda.empty_cache()

@@ -270,11 +270,14 @@ def threads_of(m: Model) -> int:
     return cpu_threads(m.cfg.train, is_conv(m)) or torch.get_num_threads()
 
 
-def describe_defaults(m: Model) -> str:
+def describe(m: Model, device: torch.device) -> str:
     from gankit.train.fastpath import resolve
 
-    fast = resolve(m.cfg.train, torch.device("cpu"), is_conv(m))
-    return f"{fast.describe()}, {threads_of(m)} thread(s)"
+    return resolve(m.cfg.train, device, is_conv(m)).describe()
+
+
+def describe_defaults(m: Model) -> str:
+    return f"{describe(m, torch.device('cpu'))}, {threads_of(m)} thread(s)"
 
 
 def gpu_rows(args) -> list[str]:
@@ -288,8 +291,8 @@ def gpu_rows(args) -> list[str]:
         flops = flops_per_image(m)
         frac = f"{flops * fast / peak:.1%}" if peak else "unknown peak"
         lines.append(f"| {m.name} | {torch.cuda.get_device_name(device)} | {fmt(classic)} | "
-                     f"{fmt(fast)} | {fast / classic:.2f}× | bf16, compile, fused Adam, "
-                     f"channels-last (conv); {flops / 1e9:.2f} GFLOP/image, {frac} of peak bf16 |")
+                     f"{fmt(fast)} | {fast / classic:.2f}× | {describe(m, device)}; "
+                     f"{flops / 1e9:.3f} GFLOP/image, {frac} of peak bf16 |")
         print(lines[-1], flush=True)
     return lines
 
