@@ -127,3 +127,14 @@ def test_a_digits_run_reports_every_metric(task, tmp_path):
     assert set(names) <= set(result)
     assert result["classifier_accuracy"] == pytest.approx(task.classifier().accuracy)
     assert result["fd_classifier"] > result["fd_classifier_floor"]
+
+
+def test_classifier_trains_when_first_needed_under_no_grad(task, monkeypatch):
+    """Metrics run under no_grad; the classifier they trigger must still learn (a regression:
+    the stacked metrics once failed with 'does not require grad' on a cold cache)."""
+    from gankit.metrics.classifier import train_classifier
+
+    monkeypatch.setattr("gankit.metrics.classifier._epochs", lambda n: 1)
+    with torch.no_grad():
+        clf = train_classifier(task.data)
+    assert clf.accuracy > 0.5  # one epoch; chance is 0.1

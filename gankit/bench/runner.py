@@ -172,6 +172,21 @@ def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:
     return result
 
 
+def warm_caches(todo: list[Cell]) -> None:
+    """Train a task's domain classifier once, here, before the processes that all need it."""
+    from gankit.tasks import build_task
+
+    seen = set()
+    for cell in todo:
+        cfg = Config.from_toml(cell.config, source=f"cell {cell.key}")
+        if repr(cfg.data) in seen:
+            continue
+        seen.add(repr(cfg.data))
+        task = build_task(cfg)
+        if hasattr(task, "classifier"):  # image and stacked tasks; their metrics need it
+            task.classifier()
+
+
 def run_plan(plan: Plan, out: Path, jobs: int = 1,
              report: Callable[[str, dict[str, Any], bool], None] | None = None,
              ) -> list[dict[str, Any]]:
@@ -201,6 +216,7 @@ def run_plan(plan: Plan, out: Path, jobs: int = 1,
             if report:
                 report(cell.key, results[cell.key], False)
     elif todo:
+        warm_caches(todo)
         os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:

@@ -99,7 +99,8 @@ def train_classifier(data: ImageSet, seed: int = 0, batch: int = 128,
     x = data.train_x.float() / 255
     y = data.train_y
     c, r = x.shape[1], x.shape[-1]
-    with torch.random.fork_rng(devices=[]):
+    # enable_grad: the first metric that needs the classifier may be computed under no_grad
+    with torch.random.fork_rng(devices=[]), torch.enable_grad():
         torch.manual_seed(seed)
         net = DomainCNN(c, r, data.n_classes)
         epochs = _epochs(len(x))
