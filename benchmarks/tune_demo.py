@@ -33,7 +33,6 @@ CANDIDATES: dict[str, list[str]] = {
     "plain loop (constant lr, no EMA)": ["train.ema=0.0"],
     "lr drops ×0.2 at 6k and 8.5k": ["train.ema=0.0", "train.lr_milestones=[6000,8500]",
                                      "train.lr_gamma=0.2"],
-    "EMA + lr drops": ["train.lr_milestones=[6000,8500]", "train.lr_gamma=0.2"],
     "preset: EMA 0.999 of G": [],
 }
 
