@@ -7,14 +7,12 @@ scripts can run independently and in any order.
 from __future__ import annotations
 
 import datetime
-import os
-import platform
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import torch
+from gankit.bench.tables import machine as bench_machine
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = (
@@ -25,17 +23,7 @@ HEADER = (
 
 def machine() -> str:
     """One line: CPU/GPU, core count, versions, date."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}, {os.cpu_count()} cores, {gpu}; Python {platform.python_version()}, "
-            f"torch {torch.__version__}; {datetime.date.today().isoformat()}")
+    return f"{bench_machine()}; {datetime.date.today().isoformat()}"
 
 
 def git_commit() -> str:

@@ -1,5 +1,20 @@
 """Pictures: sample scatters with D(x), loss curves, animations. Matplotlib, no screen needed."""
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
+
+MAX_FRAMES = 120  # an animation longer than this shows evenly spaced frames
+
+
+def frame_files(frames_dir: Path) -> list[Path]:
+    """The saved frames/step_*.npz of a run in step order, thinned to at most MAX_FRAMES."""
+    files = sorted(Path(frames_dir).glob("step_*.npz"))
+    if len(files) > MAX_FRAMES:
+        import numpy as np
+
+        keep = np.linspace(0, len(files) - 1, MAX_FRAMES).round().astype(int)
+        files = [files[i] for i in keep]
+    return files

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-MAX_FRAMES = 120
+from gankit.viz import frame_files
 
 
 def tile(images: np.ndarray, nrow: int | None = None, pad: int = 2, fill: int = 255) -> np.ndarray:
@@ -51,12 +51,9 @@ def save_grid(path: Path, images: np.ndarray, nrow: int | None = None,
 
 def save_grid_animation(path: Path, frames_dir: Path, ms: int = 200) -> Path | None:
     """GIF of the fixed-noise grids saved in frames/step_*.npz (key 'grid'), step in the corner."""
-    files = sorted(Path(frames_dir).glob("step_*.npz"))
+    files = frame_files(frames_dir)
     if not files:
         return None
-    if len(files) > MAX_FRAMES:
-        keep = np.linspace(0, len(files) - 1, MAX_FRAMES).round().astype(int)
-        files = [files[i] for i in keep]
     images = []
     for f in files:
         with np.load(f) as fr:

@@ -9,9 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-import gankit.viz  # noqa: F401  (selects the Agg backend)
-
-MAX_FRAMES = 120
+from gankit.viz import frame_files  # (importing gankit.viz selects the Agg backend)
 
 
 def draw_scatter(ax, samples, centres, d_grid, extent, title="") -> None:
@@ -39,12 +37,9 @@ def save_scatter(path: Path, samples, centres, d_grid, extent, title: str = "") 
 
 def save_animation(path: Path, frames_dir: Path, centres, extent, ms: int = 150) -> Path | None:
     """GIF of the saved frames (samples and D(x) over training)."""
-    files = sorted(Path(frames_dir).glob("step_*.npz"))
+    files = frame_files(frames_dir)
     if not files:
         return None
-    if len(files) > MAX_FRAMES:
-        keep = np.linspace(0, len(files) - 1, MAX_FRAMES).round().astype(int)
-        files = [files[i] for i in keep]
     images = []
     fig, ax = plt.subplots(figsize=(4.2, 4))
     for f in files:
