@@ -277,7 +277,9 @@ def theory(
 @app.command()
 @user_errors
 def bench(
-    suite: Annotated[str, typer.Argument(help="Benchmark suite: toy.")],
+    suite: Annotated[
+        str, typer.Argument(help="Benchmark suite: toy (ring, grid) or stacked (1,000 modes).")
+    ],
     seeds: Annotated[int | None, typer.Option(help="Seeds per cell (default 5).")] = None,
     steps: Annotated[
         int | None, typer.Option(help="Generator steps per run (default: the presets').")
@@ -287,7 +289,8 @@ def bench(
         Path | None, typer.Option("--out", "-o", help="Output folder (default runs/bench/...).")
     ] = None,
     protocol: Annotated[
-        str | None, typer.Option(help="toy: demo (default) or pacgan (the paper's nets).")
+        str | None, typer.Option(help="toy: demo (default) or pacgan (the paper's nets); "
+                                    "stacked: digits (default), fashion or mnist.")
     ] = None,
     quick: Annotated[bool, typer.Option(help="A reduced suite: minutes on 2 CPU cores.")] = False,
     method: Annotated[
