@@ -82,8 +82,8 @@ def main() -> None:
         "## Demo preset search (`toy-grid`, 25-mode grid, non-saturating loss)\n\n"
         + provenance()
         + f"\n{args.seeds} seeds per row (0..{args.seeds - 1}), mean ± std, {args.jobs} seeds in "
-        "parallel with one torch thread each (train seconds exclude evaluation and are slower "
-        "than a lone 2-thread run such as `make demo`).\n\n"
+        "parallel with one torch thread each (train seconds exclude evaluation; `make demo` "
+        "also trains on one thread).\n\n"
         "| candidate | overrides | modes (of 25) | HQ fraction | reverse KL | W1 | train s |\n"
         "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
