@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -120,8 +121,8 @@ def machine() -> str:
 
 def provenance(plan: Plan, jobs: int, wall_seconds: float) -> dict[str, Any]:
     return {
-        "command": "gankit " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("gankit")
-        else " ".join(sys.argv),
+        "command": "gankit " + shlex.join(sys.argv[1:]) if sys.argv[0].endswith("gankit")
+        else shlex.join(sys.argv),  # quoted: method names hold spaces and commas
         "machine": machine(), "date": datetime.date.today().isoformat(),
         "suite": plan.suite.name, "protocol": plan.protocol.name,
         "protocol_note": plan.protocol.note, "paper_steps": plan.protocol.paper_steps,
