@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import git_commit, write_section
 
+from gankit.bench.tables import reused_note
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
@@ -33,8 +35,8 @@ def block(folder: Path) -> str:
              f"Command: `{info['command']}`  ",
              f"Machine: {info['machine']}  ",
              f"Date: {info['date']}; {info['jobs']} processes, "
-             f"{info['wall_seconds'] / 60:.0f} min wall time (a machine shared with other "
-             "jobs: times are not speeds).  ",
+             f"{info['wall_seconds'] / 60:.0f} min wall time{reused_note(info)} (a machine "
+             "shared with other jobs: times are not speeds).  ",
              f"Protocol: {info['protocol_note']}.  "]
     if info.get("paper_steps"):
         lines.append(f"Steps: {', '.join(sorted(steps))} per run — fewer than the paper's "

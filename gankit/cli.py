@@ -311,8 +311,11 @@ def bench(
         f"{plan.suite.name}-{plan.protocol.name}" + ("-quick" if quick else ""))
     total = len(plan.datasets) * len(plan.methods) * plan.seeds
     count = iter(range(1, total + 1))
+    reused_cells = []
 
     def report(key: str, result: dict, reused: bool) -> None:
+        if reused:
+            reused_cells.append(key)
         m = result["metrics"]
         shown = "  ".join(f"{k} {v:.3g}" for k, v in m.items())
         how = "re-used" if reused else f"{result['train_seconds']:.0f} s"
@@ -323,7 +326,8 @@ def bench(
     started = time.perf_counter()
     results = run_plan(plan, target, jobs, report)
     paths = write_outputs(plan, results, target,
-                          provenance(plan, jobs, time.perf_counter() - started))
+                          provenance(plan, jobs, time.perf_counter() - started,
+                                     len(reused_cells)))
     out.print(paths["table"].read_text(), highlight=False)
     for path in paths.values():
         out.print(f"wrote {path}", highlight=False)

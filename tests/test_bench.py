@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gankit.bench import runner as bench_runner
-from gankit.bench.runner import cell_config, cells, make_plan, run_plan
+from gankit.bench.runner import cell_config, cells, make_plan, run_plan, slug
 from gankit.bench.suites import SUITES, TOY, Method, Protocol, Suite
 from gankit.bench.tables import markdown, mean_std, stats, summarize, write_outputs
 from gankit.cli import app
@@ -189,3 +189,12 @@ def test_a_new_option_left_at_its_default_keeps_cells_valid():
     assert same_config(plain.to_toml().replace("unroll = 0\n", ""), plain.to_toml())
     assert not same_config(plain.to_toml(), cfg.to_toml())
     assert same_config(plain.to_toml() + "\n[extra]\nold_field = 1\n", plain.to_toml())
+
+
+def test_every_cell_of_every_suite_has_its_own_file():
+    """Regression: "Unrolled K=10, D ½" and "…, D ¼" once shared one result file."""
+    for suite in SUITES.values():
+        for protocol in suite.protocols:
+            keys = [c.key for c in cells(make_plan(suite, seeds=2, protocol=protocol))]
+            assert len(set(keys)) == len(keys), (suite.name, protocol)
+    assert "half" in slug("GAN, D ½") and "quarter" in slug("PacGAN4, D ¼")

@@ -34,8 +34,17 @@ class Cell:
 
     @property
     def key(self) -> str:
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", self.method.name).strip("-").lower()
-        return f"{self.data}__{slug}__seed{self.seed}"
+        return f"{self.data}__{slug(self.method.name)}__seed{self.seed}"
+
+
+_SPELLED = {"½": " half ", "¼": " quarter ", "¾": " three quarters "}
+
+
+def slug(name: str) -> str:
+    """A file-name form of a method name; fractions spelled out so "D ½" and "D ¼" differ."""
+    for char, words in _SPELLED.items():
+        name = name.replace(char, words)
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,14 @@ def cell_config(plan: Plan, data: str, method: Method, seed: int) -> Config:
 
 
 def cells(plan: Plan) -> list[Cell]:
-    return [Cell(d, m, s, cell_config(plan, d, m, s).to_toml())
-            for d in plan.datasets for m in plan.methods for s in range(plan.seeds)]
+    out = [Cell(d, m, s, cell_config(plan, d, m, s).to_toml())
+           for d in plan.datasets for m in plan.methods for s in range(plan.seeds)]
+    keys = [c.key for c in out]
+    if len(set(keys)) != len(keys):  # two methods would share (and overwrite) one result file
+        clash = sorted({k for k in keys if keys.count(k) > 1})
+        raise GankitError(f"suite '{plan.suite.name}': method names collide as file names: "
+                          f"{', '.join(clash)}")
+    return out
 
 
 def finished(cell: Cell, folder: Path) -> dict[str, Any] | None:

@@ -119,7 +119,9 @@ def machine() -> str:
             f"torch {torch.__version__}")
 
 
-def provenance(plan: Plan, jobs: int, wall_seconds: float) -> dict[str, Any]:
+def provenance(plan: Plan, jobs: int, wall_seconds: float, reused: int = 0) -> dict[str, Any]:
+    """Where a table comes from; `reused`: cells taken from an earlier invocation (their train
+    time is in their own rows, not in this invocation's wall time)."""
     return {
         "command": "gankit " + shlex.join(sys.argv[1:]) if sys.argv[0].endswith("gankit")
         else shlex.join(sys.argv),  # quoted: method names hold spaces and commas
@@ -127,7 +129,13 @@ def provenance(plan: Plan, jobs: int, wall_seconds: float) -> dict[str, Any]:
         "suite": plan.suite.name, "protocol": plan.protocol.name,
         "protocol_note": plan.protocol.note, "paper_steps": plan.protocol.paper_steps,
         "quick": plan.quick, "jobs": jobs, "wall_seconds": round(wall_seconds, 1),
+        "reused_cells": reused,
     }
+
+
+def reused_note(info: dict[str, Any]) -> str:
+    n = info.get("reused_cells", 0)
+    return f" ({n} cells re-used from an earlier invocation)" if n else ""
 
 
 def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
@@ -140,7 +148,7 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
               f"{' (--quick)' if plan.quick else ''}: {plan.protocol.note}.  \n"
               f"Command: `{info['command']}`  \nMachine: {info['machine']}  \n"
               f"Date: {info['date']}; {info['jobs']} processes, "
-              f"{info['wall_seconds'] / 60:.1f} min wall time.  \n"
+              f"{info['wall_seconds'] / 60:.1f} min wall time{reused_note(info)}.  \n"
               "Mean ± std over seeds; *paper* columns: the published value (ANCHORS.md).\n\n")
     paths = {"table": out / "table.md", "csv": out / "results.csv",
              "json": out / "results.json"}
