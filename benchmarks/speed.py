@@ -265,9 +265,7 @@ def is_conv(m: Model) -> bool:
 
 def threads_of(m: Model) -> int:
     """The threads gankit's defaults give this model on CPU."""
-    from gankit.train.fastpath import cpu_threads
-
-    return cpu_threads(m.cfg.train, is_conv(m)) or torch.get_num_threads()
+    return m.cfg.train.threads or torch.get_num_threads()
 
 
 def describe(m: Model, device: torch.device) -> str:

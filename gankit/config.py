@@ -90,7 +90,7 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 = off
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int = 0  # CPU threads; 0 = automatic: 1 for MLP nets, torch's default for conv nets
+    threads: int = 0  # CPU threads; 0 = torch's default (one per core)
     log_every: int = 100  # steps between lines of metrics.jsonl
     ckpt_every: int = 1000  # steps between checkpoints
     frame_every: int = 250  # steps between frames of the training animation

@@ -3,7 +3,7 @@
 Each option is a `train.*` field: true, false, or unset (automatic). Automatic means on for CUDA
 (bf16 autocast and channels-last for conv nets only: a 2-D toy point in bf16 is rounded to 1/32
 near 4, on the scale of the grid's mode width 0.05) and, on CPU, what measured fastest for the
-toy MLP (BENCHMARKS.md, section `speed`; CPU_DEFAULTS, CPU_THREADS). The trainer calls `prepare`
+toy MLP (BENCHMARKS.md, section `speed`; CPU_DEFAULTS). The trainer calls `prepare`
 once: it builds the modules the step calls,
 
     G_fast, D_fast   the nets as the step runs them locally (autocast, compiled)
@@ -31,11 +31,6 @@ from gankit.train import distributed
 #: fused Adam no faster beyond noise; bf16 was faster but too coarse for 2-D points (see above),
 #: and on CPUs without bf16 units it is emulated; so CPU runs stay eager fp32.
 CPU_DEFAULTS = {"amp": False, "channels_last": False, "compile": False, "fused_adam": False}
-#: CPU threads when train.threads = 0, by whether the nets have conv layers (0: torch's default,
-#: one per core). MLP: 1 thread measured far faster than 2 (small matrices: synchronisation costs
-#: more than the second core gives). Conv nets keep torch's default: our only measurement of
-#: them was on a machine shared with other jobs, where any second thread waited for a core.
-CPU_THREADS = {False: 1, True: 0}
 CONV_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
@@ -59,11 +54,6 @@ class FastPath:
 
 def has_conv(*modules: nn.Module) -> bool:
     return any(isinstance(m, CONV_LAYERS) for module in modules for m in module.modules())
-
-
-def cpu_threads(train_cfg: Any, conv: bool) -> int:
-    """train.threads, or the measured best for this kind of net (0: leave torch's default)."""
-    return train_cfg.threads or CPU_THREADS[conv]
 
 
 def resolve(train_cfg: Any, device: torch.device, conv: bool) -> FastPath:
@@ -133,8 +123,8 @@ def prepare(trainer: Any) -> None:
     t, info, device = trainer.cfg.train, trainer.dist, trainer.device
     conv = has_conv(trainer.G, trainer.D)
     fast = resolve(t, device, conv)
-    if device.type == "cpu" and cpu_threads(t, conv):
-        torch.set_num_threads(cpu_threads(t, conv))
+    if device.type == "cpu" and t.threads:  # 0: torch's default, one thread per core, which
+        torch.set_num_threads(t.threads)      # measured fastest on an idle machine (speed.py)
     if t.sync_batchnorm and info.enabled:  # same parameters: the optimizers still hold them
         trainer.G = distributed.sync_batchnorm(trainer.G, device)
         trainer.D = distributed.sync_batchnorm(trainer.D, device)
