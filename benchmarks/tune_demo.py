@@ -83,7 +83,7 @@ def main() -> None:
         + provenance()
         + f"\n{args.seeds} seeds per row (0..{args.seeds - 1}), mean ± std, {args.jobs} seeds in "
         "parallel with one torch thread each (train seconds exclude evaluation; `make demo` "
-        "also trains on one thread).\n\n"
+        "uses both cores).\n\n"
         "| candidate | overrides | modes (of 25) | HQ fraction | reverse KL | W1 | train s |\n"
         "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )

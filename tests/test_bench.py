@@ -156,7 +156,8 @@ def test_bench_command_end_to_end(tiny_suite, tmp_path, monkeypatch):
     assert {"table.md", "results.csv", "results.json", "panel_grid.png", "cells"} <= names
     assert "| GAN | 5 (paper 400,000) | 1 |" in (tmp_path / "b/table.md").read_text()
     again = CliRunner().invoke(app, ["bench", "tiny", "--quick", "--out", str(tmp_path / "b")])
-    assert again.output.count("re-used") == 2
+    assert again.output.count("(re-used)") == 2  # one progress line per cell
+    assert "2 cells re-used from an earlier invocation" in (tmp_path / "b/table.md").read_text()
 
 
 def test_bench_command_user_error_is_one_line():
