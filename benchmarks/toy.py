@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import provenance, write_section
 
 from gankit.bench.suites import TOY_PUBLISHED
+from gankit.config import load_preset
 
 LOSSES = ("minimax", "nonsaturating", "ml")
 DATASETS = ("ring", "grid")
@@ -108,6 +109,7 @@ def main() -> None:
                   f"W1 {r['w1']:.3f} ({r['train_seconds']:.0f} s)", flush=True)
     total = time.perf_counter() - started
     steps = rows[0]["steps"]
+    schedule = load_preset("toy-grid").train.steps  # the presets' own length (toy-ring's alike)
     body = (
         "## 2-D mixtures: ring and grid, every generator loss\n\n" + provenance()
         + f"\nPresets `toy-ring` / `toy-grid` with `train.loss` set per row, {steps} generator "
@@ -119,11 +121,11 @@ def main() -> None:
         "BN, maxout D, Adam 1e-4, batch 100, about 400k steps, non-saturating loss): our "
         "runs are far shorter and use the tuned demo network, so they are beside, not "
         "equivalent.\n\n" + (
-            f"At {steps} steps a run is {steps / 10_000:.0%} of the way through the presets' "
-            "10,000-step schedule, and G's weight average (decay 0.999), from which these samples "
-            "are drawn, still averages over a G that moves fast: the numbers show that stage of "
-            "training, not what the presets reach. The full-length grid numbers are in the "
-            "demo-tuning section.\n\n" if steps < 10_000 else "")
+            f"At {steps} steps a run is {steps / schedule:.0%} of the way through the presets' "
+            f"{schedule:,}-step schedule, and G's weight average (decay 0.999), from which these "
+            "samples are drawn, still averages over a G that moves fast: the numbers show that "
+            "stage of training, not what the presets reach. The full-length grid numbers are in "
+            "the demo-tuning section.\n\n" if steps < schedule else "")
         + table(rows, args.seeds) + "\n"
     )
     if args.no_write:
