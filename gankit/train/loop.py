@@ -25,7 +25,7 @@ from gankit.data.sampler import EpochSampler
 from gankit.losses import OBJECTIVES, gradient_penalty
 from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
-from gankit.train import distributed, fastpath
+from gankit.train import distributed, ema, fastpath
 from gankit.train.checkpoint import (
     FILENAME,
     load_checkpoint,
@@ -39,7 +39,10 @@ from gankit.train.unrolled import unrolled_logits
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake")
 
 # Offsets from the run's seed for each independent random stream.
-SEED_Z, SEED_DATA, SEED_FRAMES, SEED_EVAL = 1, 2, 3, 4
+SEED_Z, SEED_DATA, SEED_FRAMES, SEED_EVAL, SEED_BN = 1, 2, 3, 4, 5
+
+#: Latent draws, in batches, that re-estimate the BatchNorm statistics of G's weight average.
+BN_RECALIBRATION = (8, 512)
 
 
 def pick_device(name: str) -> torch.device:
@@ -81,6 +84,8 @@ class Trainer:
         self.G = build_generator(cfg, shape).to(self.device)
         self.D = build_discriminator(cfg, shape).to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if t.ema > 0 else None
+        self._ema_has_bn = self.G_ema is not None and ema.has_batchnorm(self.G_ema)
+        self._ema_bn_stale = self._ema_has_bn  # statistics to re-estimate before sampling
         self.opt_g = make_optimizer(t.optimizer, self.G.parameters(), t.lr_g, t.betas_g)
         self.opt_d = make_optimizer(t.optimizer, self.D.parameters(), t.lr_d, t.betas_d)
         self.objective = OBJECTIVES[t.loss]
@@ -135,7 +140,8 @@ class Trainer:
         self.guard.step(self.opt_g, loss, "generator")
         self.D.requires_grad_(True)
         if self.G_ema is not None:
-            self._update_ema()
+            ema.update(self.G_ema, self.G, self.cfg.train.ema)
+            self._ema_bn_stale = self._ema_has_bn
         return loss.detach()
 
     def train_step(self) -> None:
@@ -149,15 +155,6 @@ class Trainer:
         self.acc_steps += 1
         self.step += 1
         distributed.poll_stop(self)  # torchrun: every rank stops after the same step
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        decay = self.cfg.train.ema
-        assert self.G_ema is not None
-        for e, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            e.lerp_(p, 1 - decay)
-        for e, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            e.copy_(b)
 
     def _apply_lr(self) -> None:
         t = self.cfg.train
@@ -240,12 +237,25 @@ class Trainer:
     def generate(self, z: Tensor) -> Tensor:
         """G(z) in inference mode (BatchNorm running statistics, no dropout)."""
         G = self.sampling_generator
+        if G is self.G_ema and self._ema_bn_stale:
+            self._recalibrate_ema()
         was_training = G.training
         G.eval()
         try:
             return torch.cat([G(chunk) for chunk in z.split(8192)])
         finally:
             G.train(was_training)
+
+    def _recalibrate_ema(self) -> None:
+        """BatchNorm statistics of the weight average, from latent draws of a fixed stream: a
+        function of the averaged weights alone, so resumed runs sample exactly as uninterrupted
+        ones."""
+        n_batches, size = BN_RECALIBRATION
+        gen = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed + SEED_BN)
+        p = self.cfg.prior
+        ema.recalibrate_batchnorm(self.G_ema, (
+            sample_prior(p.name, size, p.dim, gen, self.device) for _ in range(n_batches)))
+        self._ema_bn_stale = False
 
     def sample(self, n: int, seed: int | None = None) -> Tensor:
         """n samples from a latent stream of its own, so sampling never disturbs training."""

@@ -1,0 +1,53 @@
+"""Exponential moving average of the generator's weights, with BatchNorm statistics of its own.
+
+Averaging G's weights over the last ~1/(1 − decay) steps smooths the oscillation of simultaneous
+gradient play around an equilibrium (Yazıcı et al. 2019), at no cost to training: the average is
+only used for sampling. BatchNorm running statistics are not weights, though. Copying G's would
+pair the averaged weights with the statistics of other weights — visible as washed-out or
+saturated samples — so the statistics of the average are re-estimated from its own activations
+(`recalibrate_batchnorm`) before it samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import Tensor, nn
+
+_BN = nn.modules.batchnorm._BatchNorm
+
+
+@torch.no_grad()
+def update(average: nn.Module, model: nn.Module, decay: float) -> None:
+    """average ← decay · average + (1 − decay) · model, parameters only."""
+    for a, p in zip(average.parameters(), model.parameters()):
+        a.lerp_(p, 1 - decay)
+
+
+def has_batchnorm(module: nn.Module) -> bool:
+    return any(isinstance(m, _BN) for m in module.modules())
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(module: nn.Module, inputs: Iterable[Tensor]) -> None:
+    """Replace every BatchNorm's running mean and variance by their plain average over the
+    forward passes of `inputs` (each a batch), with everything else (dropout) in inference mode.
+    The module's training flag is left as it was."""
+    layers = [m for m in module.modules() if isinstance(m, _BN)]
+    if not layers:
+        return
+    was_training = module.training
+    momenta = [m.momentum for m in layers]
+    module.eval()
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+        m.train()
+    try:
+        for x in inputs:
+            module(x)
+    finally:
+        for m, momentum in zip(layers, momenta):
+            m.momentum = momentum
+        module.train(was_training)
