@@ -45,8 +45,8 @@ def test_trainer_samples_from_the_average_with_its_own_statistics():
     trainer = Trainer(cfg, build_task(cfg))
     for _ in range(5):
         trainer.train_step()
-    bn_g = [m for m in trainer.G.modules() if isinstance(m, nn.BatchNorm2d)][0]
-    bn_avg = [m for m in trainer.G_ema.modules() if isinstance(m, nn.BatchNorm2d)][0]
+    bn_g = next(m for m in trainer.G.modules() if isinstance(m, nn.BatchNorm2d))
+    bn_avg = next(m for m in trainer.G_ema.modules() if isinstance(m, nn.BatchNorm2d))
     trainer.sample(16)
     first = bn_avg.running_mean.clone()
     assert not torch.allclose(first, bn_g.running_mean)  # not G's statistics
