@@ -76,9 +76,7 @@ class Trainer:
         distributed.setup(self.device)
         if not self.dist.is_main:
             self.run_dir = None
-        # -- end speed and scale --
-        if t.threads:
-            torch.set_num_threads(t.threads)
+        # -- end speed and scale (threads: fastpath.prepare) --
         torch.manual_seed(t.seed)
         shape = task.sample_shape
         self.G = build_generator(cfg, shape).to(self.device)
