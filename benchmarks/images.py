@@ -4,6 +4,8 @@ final fixed-noise grid of every cell to docs/images/.
 
     python benchmarks/images.py --minutes 30 --jobs 2   # the issue's protocol, two cells at once
     python benchmarks/images.py --minutes 4 --pretrain-samples 2000   # a reduced run
+    # one row of the images-tuning table:
+    python benchmarks/images.py --minutes 8 --recipes dcgan --losses nonsaturating --tuning "fp32"
 
 Per cell: fd_classifier beside the reference ladder (real-vs-real floor, noisy σ = 0.1, blurred),
 KID, classifier Inception Score, classes present and class KL, generator steps done and wall time.
@@ -13,6 +15,7 @@ The domain classifier is trained once (cached) and its test accuracy is printed 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import multiprocessing
 import sys
@@ -22,17 +25,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import provenance, write_section
+from report import command_line, git_commit, provenance, write_section
+
+from gankit.bench.tables import machine as bench_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = {"seed003": "seed003-fashion", "dcgan": "fashion-dcgan"}
 LOSSES = ("minimax", "nonsaturating", "ml")
 DOCS = ROOT / "docs" / "images"
 RESULTS = Path(__file__).resolve().parent / "results"
+TUNING_ROWS = RESULTS / "images-tuning.json"  # one row per tuning run, with its command
+TUNING_TEXT = RESULTS / "images-tuning.md"  # the section's prose around the table
 
 
-def one_cell(recipe: str, loss: str, minutes: float, threads: int, pretrain: int | None,
-             out: Path, n_eval: int, extra: dict | None = None) -> dict:
+def cell_name(recipe: str, loss: str, seed: int) -> str:
+    return f"{recipe}-{loss}" + (f"-seed{seed}" if seed else "")
+
+
+def one_cell(recipe: str, loss: str, seed: int, minutes: float, threads: int,
+             pretrain: int | None, out: Path, n_eval: int, extra: dict | None = None) -> dict:
     import torch
 
     from gankit import run
@@ -40,18 +51,19 @@ def one_cell(recipe: str, loss: str, minutes: float, threads: int, pretrain: int
     from gankit.viz.grids import save_grid
 
     torch.set_num_threads(threads)
-    over = {"train.loss": loss, "train.threads": threads, "train.steps": 1_000_000,
-            "train.ckpt_every": 1_000_000, "eval.n_samples": n_eval}
+    over = {"train.loss": loss, "train.seed": seed, "train.threads": threads,
+            "train.steps": 1_000_000, "train.ckpt_every": 1_000_000, "eval.n_samples": n_eval}
     if recipe == "seed003" and pretrain is not None:
         over["train.pretrain_d_samples"] = pretrain
     over.update(extra or {})
     cfg = load_preset(RECIPES[recipe]).with_overrides(over)
-    record, grid_png = out / f"{recipe}-{loss}.json", out / f"fashion-{recipe}-{loss}.png"
+    name = cell_name(recipe, loss, seed)
+    record, grid_png = out / f"{name}.json", out / f"fashion-{name}.png"
     if record.exists() and grid_png.exists():  # a finished cell of the same protocol is re-used
         done = json.loads(record.read_text())
         if done["config"] == cfg.to_toml() and done["minutes"] == minutes:
-            return {**done["row"], "reused": True}
-    trainer = run.start(cfg, out / f"{recipe}-{loss}", force=True)
+            return {"seed": seed, **done["row"], "reused": True}
+    trainer = run.start(cfg, out / name, force=True)
     budget = minutes * 60
     started = time.perf_counter()
 
@@ -65,7 +77,8 @@ def one_cell(recipe: str, loss: str, minutes: float, threads: int, pretrain: int
     run.render(trainer)
     grid = trainer.task.fixed_grid(trainer)
     save_grid(grid_png, grid, scale=1)
-    row = {"recipe": recipe, "loss": loss, "steps": trainer.step, "train_seconds": wall,
+    row = {"recipe": recipe, "loss": loss, "seed": seed, "steps": trainer.step,
+           "train_seconds": wall,
            **{k: v for k, v in result.items() if k != "step"}}
     record.write_text(json.dumps({"config": cfg.to_toml(), "minutes": minutes, "row": row}))
     return row
@@ -87,13 +100,14 @@ def doc_name(section: str, name: str) -> str:
     return name if section == "images" else f"{section}-{name}"
 
 
-def table(rows: list[dict], minutes: float, pretrain: int | None,
+def table(rows: list[dict], minutes: float, threads: int, pretrain: int | None,
           section: str = "images") -> str:
     acc = rows[0]["classifier_accuracy"]
     ref = rows[0]
     lines = [
-        f"Fashion-MNIST, {minutes:g} CPU minutes of training per cell (wall clock, D pretraining "
-        f"included), then evaluation on {ref['n_samples']} generated vs {ref['n_samples']} "
+        f"Fashion-MNIST, {minutes:g} minutes of training (wall clock, D pretraining included) per "
+        f"cell on {threads} thread{'s' if threads > 1 else ''}, then evaluation on "
+        f"{ref['n_samples']} generated vs {ref['n_samples']} "
         "held-out test images in the features of gankit's domain classifier "
         f"(test accuracy {100 * acc:.1f} %).",
         "",
@@ -102,24 +116,55 @@ def table(rows: list[dict], minutes: float, pretrain: int | None,
         f"**{fmt(ref['fd_classifier_noisy'])}**, blurred real σ = 1 px "
         f"**{fmt(ref['fd_classifier_blurred'])}**.",
         "",
-        "| recipe | G loss | G steps | train s | fd_classifier | ÷ noisy ref | KID | IS | "
+        "| recipe | G loss | seed | G steps | train s | fd_classifier | ÷ noisy ref | KID | IS | "
         "classes | class KL |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['recipe']} | {r['loss']} | {r['steps']} | {r['train_seconds']:.0f} | "
+            f"| {r['recipe']} | {r['loss']} | {r['seed']} | {r['steps']} | "
+            f"{r['train_seconds']:.0f} | "
             f"{fmt(r['fd_classifier'])} | {r['fd_classifier'] / r['fd_classifier_noisy']:.2f} | "
             f"{r['kid_classifier']:.3f} | {r['is_classifier']:.2f} | "
             f"{r['classes_present']:.0f} | {fmt(r['class_kl'])} |")
     lines += ["", "Final fixed-noise grids (64 samples each):", ""]
     for r in rows:
-        name = doc_name(section, f"fashion-{r['recipe']}-{r['loss']}.png")
-        lines.append(f"- {r['recipe']}, {r['loss']}: ![{name}](docs/images/{name})")
+        seed = r["seed"]
+        name = doc_name(section, f"fashion-{cell_name(r['recipe'], r['loss'], seed)}.png")
+        lines.append(f"- {r['recipe']}, {r['loss']}{f', seed {seed}' if seed else ''}: "
+                     f"![{name}](docs/images/{name})")
     if pretrain is not None:
         lines += ["", f"seed003 cells pretrained D on {pretrain} real + {pretrain} generated "
                   "images (the recipe's 10,000 + 10,000 would not fit this budget)."]
     return "\n".join(lines)
+
+
+def tuning_table(rows: list[dict]) -> str:
+    lines = ["| candidate | command | commit | date | G steps | fd_classifier | ÷ noisy ref | "
+             "KID | classes | class KL |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['candidate']} | `{r['command']}` | {r['commit']} | {r['date']} | {r['steps']} | "
+            f"{fmt(r['fd_classifier'])} | {r['fd_classifier'] / r['fd_classifier_noisy']:.2f} | "
+            f"{r['kid_classifier']:.3f} | {r['classes_present']:.0f} | {fmt(r['class_kl'])} |")
+    return "\n".join(lines)
+
+
+def record_tuning(candidate: str, new: list[dict]) -> Path:
+    """Keep this run's rows (in place of an earlier run of the same candidate) and rewrite the
+    `images-tuning` section from all kept rows."""
+    rows = json.loads(TUNING_ROWS.read_text()) if TUNING_ROWS.exists() else []
+    stamp = {"candidate": candidate, "command": command_line(), "commit": git_commit(),
+             "date": datetime.date.today().isoformat()}
+    new = [{**stamp, **{k: v for k, v in r.items() if k != "reused"}} for r in new]
+    at = next((i for i, r in enumerate(rows) if r["candidate"] == candidate), len(rows))
+    rows = [*rows[:at], *new, *(r for r in rows[at:] if r["candidate"] != candidate)]
+    TUNING_ROWS.write_text(json.dumps(rows, indent=2) + "\n")
+    intro, read = TUNING_TEXT.read_text().split("<!-- table -->")
+    body = ("## Images: what moved the DCGAN recipe within a CPU budget\n\n" + intro.strip()
+            + f"\n\nMachine: {bench_machine()}\n\n" + tuning_table(rows) + "\n\n"
+            + read.strip() + "\n")
+    return write_section("images-tuning", body)
 
 
 def main() -> None:
@@ -132,6 +177,8 @@ def main() -> None:
                     help="seed003: D pretraining images of each kind (default: the preset's)")
     ap.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     ap.add_argument("--losses", nargs="+", default=list(LOSSES), choices=list(LOSSES))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0],
+                    help="training seeds (train.seed); each is a cell of its own")
     ap.add_argument("--n-eval", type=int, default=10_000)
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-images")
     ap.add_argument("--note", default="", help="a sentence added to the section")
@@ -140,33 +187,41 @@ def main() -> None:
                     help="config overrides for every cell, e.g. train.ema=0.999")
     ap.add_argument("--section", default="images",
                     help="BENCHMARKS.md section to write (another name keeps the main table)")
+    ap.add_argument("--title", default=None, help="the section's heading")
+    ap.add_argument("--tuning", metavar="CANDIDATE", default=None,
+                    help="add the rows to the images-tuning table under this name instead of "
+                         "writing a section of their own")
     args = ap.parse_args()
 
     from gankit.config import parse_overrides
 
     extra = parse_overrides(args.set)
-    cells = [(recipe, loss) for recipe in args.recipes for loss in args.losses]
+    cells = [(recipe, loss, seed) for recipe in args.recipes for loss in args.losses
+             for seed in args.seeds]
     warm_classifier()
     rows: list[dict] = []
     RESULTS.mkdir(exist_ok=True)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
         futures = []
-        for recipe, loss in cells:
-            print(f"== {recipe} / {loss}: {args.minutes:g} min", flush=True)
-            futures.append(pool.submit(one_cell, recipe, loss, args.minutes, args.threads,
+        for recipe, loss, seed in cells:
+            print(f"== {recipe} / {loss} / seed {seed}: {args.minutes:g} min", flush=True)
+            futures.append(pool.submit(one_cell, recipe, loss, seed, args.minutes, args.threads,
                                        args.pretrain_samples, args.out, args.n_eval, extra))
         for future in futures:  # in table order; a cell's row is printed as soon as it is done
             row = future.result()
             print(json.dumps(row), flush=True)
             rows.append(row)
-            if not args.no_write:
+            if not (args.no_write or args.tuning):
                 DOCS.mkdir(parents=True, exist_ok=True)
-                name = f"fashion-{row['recipe']}-{row['loss']}.png"
+                name = f"fashion-{cell_name(row['recipe'], row['loss'], row['seed'])}.png"
                 (DOCS / doc_name(args.section, name)).write_bytes((args.out / name).read_bytes())
                 (RESULTS / f"{args.section}.json").write_text(json.dumps(rows, indent=2) + "\n")
-    title = ("Images: Fashion-MNIST, seed 003 vs DCGAN, each generator loss"
-             if args.section == "images" else f"Images ({args.section})")
+    if args.tuning:
+        print(f"wrote {record_tuning(args.tuning, rows)}")
+        return
+    title = args.title or ("Images: Fashion-MNIST, seed 003 vs DCGAN, each generator loss"
+                           if args.section == "images" else f"Images ({args.section})")
     body = f"## {title}\n\n" + provenance()
     body += f"Threads per cell: {args.threads}; cells at once: {args.jobs}.\n"
     reused = sum(r.get("reused", False) for r in rows)
@@ -178,7 +233,8 @@ def main() -> None:
             f"`{k}={v}`" for k, v in extra.items()) + ".\n"
     if args.note:
         body += f"\n{args.note}\n"
-    body += "\n" + table(rows, args.minutes, args.pretrain_samples, args.section) + "\n"
+    body += "\n" + table(rows, args.minutes, args.threads, args.pretrain_samples,
+                         args.section) + "\n"
     if args.no_write:
         print(body)
     else:

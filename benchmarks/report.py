@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,7 @@ def git_commit() -> str:
 
 
 def command_line() -> str:
-    return "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+    return "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
 
 
 def write_section(name: str, body: str) -> Path:

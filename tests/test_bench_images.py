@@ -1,0 +1,52 @@
+"""benchmarks/images.py's tuning log: rows kept with their commands, the section rebuilt."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture()
+def images(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    spec = importlib.util.spec_from_file_location("bench_images", BENCH / "images.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    report = sys.modules["report"]
+    monkeypatch.setattr(report, "BENCHMARKS", tmp_path / "BENCHMARKS.md")
+    monkeypatch.setattr(module, "TUNING_ROWS", tmp_path / "rows.json")
+    monkeypatch.setattr(module, "TUNING_TEXT", tmp_path / "text.md")
+    monkeypatch.setattr(sys, "argv", ["benchmarks/images.py", "--minutes", "8"])
+    (tmp_path / "text.md").write_text("Intro paragraph.\n\n<!-- table -->\n\nRead: a reading.\n")
+    (tmp_path / "BENCHMARKS.md").write_text(
+        "# b\n\n<!-- section:images -->\nmain table\n<!-- /section:images -->\n")
+    return module
+
+
+def row(fd: float) -> dict:
+    return {"recipe": "dcgan", "loss": "nonsaturating", "steps": 100, "fd_classifier": fd,
+            "fd_classifier_noisy": 10.0, "kid_classifier": 0.5, "classes_present": 10.0,
+            "class_kl": 0.01, "reused": True}
+
+
+def test_tuning_rows_are_kept_replaced_by_candidate_and_rendered(images, tmp_path):
+    images.record_tuning("first", [row(5.0)])
+    images.record_tuning("second", [row(4.0)])
+    images.record_tuning("first", [row(3.0)])  # a rerun of a candidate replaces its row
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [(r["candidate"], r["fd_classifier"]) for r in rows] == [("first", 3.0),
+                                                                     ("second", 4.0)]
+    assert all(r["command"] == "python benchmarks/images.py --minutes 8" for r in rows)
+    assert all("reused" not in r for r in rows)
+    text = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "main table" in text  # other sections untouched
+    section = text.split("<!-- section:images-tuning -->")[1]
+    assert section.index("Intro paragraph.") < section.index("| first |") < section.index(
+        "| second |") < section.index("Read: a reading.")
+    assert "| 0.30 |" in section and "| 0.40 |" in section  # fd ÷ noisy reference
