@@ -192,6 +192,8 @@ def main() -> None:
                     help="add the rows to the images-tuning table under this name instead of "
                          "writing a section of their own")
     args = ap.parse_args()
+    if args.tuning and args.no_write:
+        ap.error("--tuning records a row in BENCHMARKS.md; leave out --no-write")
 
     from gankit.config import parse_overrides
 
