@@ -70,7 +70,15 @@ def user_errors(fn):
         except GankitError as e:
             error_line(str(e))
             raise typer.Exit(EXIT_USER_ERROR) from None
-        except (typer.Exit, typer.Abort, SystemExit, KeyboardInterrupt):
+        except KeyboardInterrupt:  # outside training (which saves and stops on its own)
+            if not _STAGE:
+                raise
+            doing, consequence = _STAGE[-1]
+            _STAGE.clear()
+            err.print(f"interrupted while {doing}: {consequence}", markup=False,
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_SIGNAL["SIGINT"]) from None
+        except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as e:
             if os.environ.get(DEBUG_ENV):
@@ -91,8 +99,9 @@ class stage:
     def __enter__(self) -> None:
         _STAGE.append(self.entry)
 
-    def __exit__(self, *exc) -> None:
-        _STAGE.remove(self.entry)
+    def __exit__(self, kind, *exc) -> None:
+        if kind is not KeyboardInterrupt:  # an interrupt's stage stays for its message
+            _STAGE.remove(self.entry)
 
 
 def _print_notes(trainer) -> None:
@@ -424,11 +433,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:  # outside training (which handles it): no traceback
-        if _STAGE:
-            doing, consequence = _STAGE[-1]
-            err.print(f"interrupted while {doing}: {consequence}", markup=False, highlight=False)
-        else:
-            err.print("interrupted", markup=False)
+        err.print("interrupted", markup=False)
         sys.exit(130)
     finally:
         shutdown()  # torchrun: leave the process group (no-op otherwise)
