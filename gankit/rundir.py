@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import fnmatch
 import json
 import os
 import shutil
@@ -25,11 +26,12 @@ from gankit.errors import GankitError
 MARKER = ".gankit-run"
 LOCK = ".gankit-lock"
 LOG = "metrics.jsonl"
-#: Every name gankit writes at the top of a run folder.
+#: Every name gankit writes at the top of a run folder ...
 KNOWN_FILES = frozenset({
     MARKER, LOCK, "config.toml", "checkpoint.pt", LOG, "metrics.json", "pretrain.json",
-    "samples.png", "losses.png", "grid.png", "real.png", "training.gif", "seed003_grid.png",
-    "seed003_loss.png"})
+    "samples.png", "losses.png", "grid.png", "real.png", "training.gif"})
+#: ... and the name patterns of the figures of a recipe (e.g. the Keras MNIST GAN's grid and loss)
+KNOWN_PATTERNS = ("*_grid.png", "*_loss.png")
 FRAMES = "frames"
 
 
@@ -54,7 +56,8 @@ def unknown_entries(folder: Path) -> list[str]:
                         if f.is_symlink() or not f.is_file()
                         or not ((f.name.startswith("step_") and f.suffix == ".npz")
                                 or _is_temporary(f.name))]
-        elif not entry.is_file() or not (name in KNOWN_FILES or _is_temporary(name)):
+        elif not entry.is_file() or not (name in KNOWN_FILES or _is_temporary(name) or any(
+                fnmatch.fnmatchcase(name, pattern) for pattern in KNOWN_PATTERNS)):
             strange.append(name)
     return strange
 
@@ -97,14 +100,14 @@ def check_target(out: Path, force: bool) -> str:
         raise GankitError(f"--out {out} exists and is not a folder; gankit never replaces a "
                           "file or device: choose another --out")
     try:
-        empty = not any(out.iterdir())
+        empty = all(p.name == LOCK for p in out.iterdir())  # a lock alone: nothing was written
         strange = unknown_entries(out)
     except OSError as e:
         raise GankitError(f"cannot read --out {out}: {e.strerror or e}") from None
     if empty:
         return "new"
-    recognised = is_run_dir(out) or ((out / "config.toml").is_file() and not strange)
-    if recognised and not strange and not (out / "checkpoint.pt").exists():
+    recognised = is_run_dir(out)
+    if (out / MARKER).is_file() and not strange and not (out / "checkpoint.pt").exists():
         return "reuse"  # an attempt that failed before its first checkpoint: nothing to lose
     if not force:
         raise GankitError(
@@ -112,7 +115,8 @@ def check_target(out: Path, force: bool) -> str:
             f"only run folders it wrote), or `gankit resume {out}` to continue it")
     why = _never_delete(out)
     if why is None and not recognised:
-        why = "it is not a run folder gankit wrote (no .gankit-run marker, config.toml or log)"
+        why = ("it is not a run folder gankit wrote (no .gankit-run marker, nor a config.toml "
+               "beside a checkpoint.pt or metrics.jsonl)")
     if why is None and strange:
         shown = ", ".join(strange[:3]) + (f" and {len(strange) - 3} more" if len(strange) > 3
                                           else "")

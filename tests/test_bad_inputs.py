@@ -74,6 +74,12 @@ def user_folder(tmp):
     return ["train", "toy-grid", "--out", tmp / "notes", "--force", *TINY]
 
 
+def lone_config(tmp):
+    (tmp / "mine").mkdir()
+    (tmp / "mine/config.toml").write_text("mine")
+    return ["train", "toy-grid", "--out", tmp / "mine", "--force", *TINY]
+
+
 def a_file(tmp):
     (tmp / "file.txt").write_text("mine")
     return ["train", "toy-grid", "--out", tmp / "file.txt", "--force", *TINY]
@@ -186,6 +192,8 @@ CASES = [
     ("force-user-folder", user_folder, 2, "--force refuses to replace",
      user_file_kept("notes/todo.txt")),
     ("force-file", a_file, 2, "is not a folder", user_file_kept("file.txt")),
+    ("force-lone-config", lone_config, 2, "not a run folder gankit wrote",
+     user_file_kept("mine/config.toml")),
     ("force-run-with-user-file", run_with_user_file, 2, "thesis.tex",
      user_file_kept("run/thesis.tex")),
     ("force-symlink", symlink_to_run, 2, "symbolic link", run_kept),
