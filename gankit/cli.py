@@ -132,7 +132,7 @@ def _run_training(trainer) -> None:
               f"{trainer.fast.describe()} (step {trainer.step} of {total})", highlight=False)
     with Progress(*columns, console=out, transient=False) as progress:
         task_id = progress.add_task("train", total=total, completed=trainer.step, stats="")
-        finished = run.train(trainer, _progress_hook(progress, task_id))
+        finished = run.train(trainer, _progress_hook(progress, task_id), release=False)
     if not finished:
         err.print(f"stopped by {trainer.stop_signal} at step {trainer.step}; checkpoint saved. "
                   f"Continue with: gankit resume {trainer.run_dir}", highlight=False,
@@ -218,8 +218,11 @@ def train(
     target = out_dir or Path("runs") / f"{name}-seed{cfg.train.seed}"
     with stage(f"preparing {target}", "nothing was trained"):
         trainer = run.start(cfg, target, force)
-    _print_notes(trainer)
-    _run_training(trainer)
+    try:
+        _print_notes(trainer)
+        _run_training(trainer)
+    finally:
+        run.release_run(trainer)
 
 
 TRUST_HELP = ("Trust this run folder: let it make gankit load code or executable weights its "
@@ -240,6 +243,13 @@ def resume(
 
     with stage(f"opening {run_dir}", "nothing was changed"):
         trainer = run.open_run(run_dir, steps, trust_code=trust_code)
+    try:
+        _resume(trainer, run_dir)
+    finally:
+        run.release_run(trainer)
+
+
+def _resume(trainer, run_dir: Path) -> None:
     _print_notes(trainer)
     if trainer.step >= trainer.cfg.train.steps:
         out.print(f"{run_dir} already finished its {trainer.cfg.train.steps} steps; "

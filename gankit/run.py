@@ -43,14 +43,20 @@ def prepare_run_dir(out: Path, force: bool, command: str = "gankit train") -> st
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise GankitError(f"cannot create the run folder {out}: {e.strerror or e}") from None
-    rundir.lock_run(out, command)
-    if action != "new":
-        action = rundir.check_target(out, force)  # again, now that no other writer can start
-        rundir.clear_run_dir(out)
+    locked = rundir.lock_run(out, command)
     try:
+        if action != "new":
+            action = rundir.check_target(out, force)  # again, now that no other writer can start
+            rundir.clear_run_dir(out)
         rundir.write_marker(out, command)
     except OSError as e:
+        if locked:
+            rundir.unlock_run(out)
         raise GankitError(f"cannot write into the run folder {out}: {e.strerror or e}") from None
+    except BaseException:
+        if locked:
+            rundir.unlock_run(out)
+        raise
     return action
 
 
@@ -172,8 +178,16 @@ def open_run(run_dir: Path, steps: int | None = None, write: bool = True,
             "or the run stopped before its first checkpoint"
         )
     info = distributed.from_env()
-    if write and info.is_main:
-        rundir.lock_run(run_dir, "gankit resume")
+    locked = write and info.is_main and rundir.lock_run(run_dir, "gankit resume")
+    try:
+        return _open(run_dir, steps, write, trust_code)
+    except BaseException:
+        if locked:
+            rundir.unlock_run(run_dir)
+        raise
+
+
+def _open(run_dir: Path, steps: int | None, write: bool, trust_code: bool) -> Trainer:
     path = run_dir / FILENAME
     state = load_checkpoint(path)
     check_state(state, path)
@@ -206,6 +220,12 @@ def open_run(run_dir: Path, steps: int | None = None, write: bool = True,
     return trainer
 
 
+def release_run(trainer: Trainer) -> None:
+    """Hand back the writer lock of the trainer's run folder (a no-op when not held)."""
+    if trainer.run_dir is not None:
+        rundir.unlock_run(trainer.run_dir)
+
+
 def _write(path: Path, text: str) -> None:
     try:
         path.write_text(text)
@@ -213,8 +233,12 @@ def _write(path: Path, text: str) -> None:
         raise GankitError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def train(trainer: Trainer, on_step: StepHook | None = None) -> bool:
+def train(trainer: Trainer, on_step: StepHook | None = None, release: bool = True) -> bool:
     """Train to the configured number of steps; True when finished, False when interrupted.
+
+    release=True hands back the run folder's writer lock when training ends, however it ends,
+    so that a long-lived process (a notebook, a benchmark driver) does not keep the folder; the
+    CLI passes False and releases it when the whole command is done.
 
     Records the session's peak memory (the largest over ranks) and wall-clock speed in
     `trainer.run_stats`; evaluate() writes them into metrics.json. A write that fails (a full
@@ -230,6 +254,9 @@ def train(trainer: Trainer, on_step: StepHook | None = None) -> bool:
             f"could not write {where} at step {trainer.step} ({e.strerror or e}); "
             f"{trainer.guard._last_good()} Free some space, then `gankit resume "
             f"{trainer.run_dir}`") from None
+    finally:
+        if release:
+            release_run(trainer)
     seconds = time.perf_counter() - started
     mib, kind = peak_memory(trainer.device)
     trainer.run_stats = {

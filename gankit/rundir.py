@@ -149,13 +149,14 @@ def write_marker(folder: Path, command: str) -> None:
 _HELD: dict[str, int] = {}  # resolved folder -> fd: a process holds each lock once
 
 
-def lock_run(folder: Path, command: str) -> None:
-    """Take the exclusive writer lock of a run folder (flock on .gankit-lock) for the rest of this
-    process, or raise RunInUseError naming the holder. Re-entrant within one process."""
+def lock_run(folder: Path, command: str) -> bool:
+    """Take the exclusive writer lock of a run folder (flock on .gankit-lock) until unlock_run or
+    the end of this process, or raise RunInUseError naming the holder. Re-entrant within one
+    process: True when this call took it, False when the process already held it."""
     folder = Path(folder)
     key = str(folder.resolve())
     if key in _HELD:
-        return
+        return False
     try:
         fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
@@ -180,6 +181,7 @@ def lock_run(folder: Path, command: str) -> None:
     os.ftruncate(fd, 0)
     os.pwrite(fd, (record + "\n").encode(), 0)
     _HELD[key] = fd
+    return True
 
 
 def unlock_run(folder: Path) -> None:
