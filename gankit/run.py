@@ -5,6 +5,10 @@ A run directory holds everything about one run and can be evaluated, resumed or 
     config.toml      the resolved config        checkpoint.pt   everything needed to continue
     metrics.jsonl    training log               metrics.json    final evaluation
     frames/          animation frames           *.png, *.gif    pictures
+    .gankit-run      marks a folder gankit made .gankit-lock    the writer lock (train, resume)
+
+What `--force` may delete, the lock, full disks and which config is authoritative:
+docs/reliability.md (the rules live in gankit/rundir.py).
 """
 
 from __future__ import annotations
