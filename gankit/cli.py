@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -39,18 +40,74 @@ EXIT_USER_ERROR = 2
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
+EXIT_INTERNAL = 1
+DEBUG_ENV = "GANKIT_DEBUG"
+#: What the command is doing now, for the message of an interrupt (Ctrl-C) outside training.
+_STAGE: list[tuple[str, str]] = []
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def error_line(text: str) -> None:
+    """`error: ...` on stderr, the text echoed literally (never parsed as rich markup)."""
+    err.print(f"[bold red]error:[/] {escape(_one_line(text))}", highlight=False, soft_wrap=True)
+
+
+def note(text: str) -> None:
+    err.print(f"note: {_one_line(text)}", markup=False, highlight=False, soft_wrap=True)
+
+
 def user_errors(fn):
-    """Turn a GankitError into one red line on stderr and exit code 2."""
+    """Turn a GankitError into one red line on stderr and exit code 2; any other exception (a
+    bug) into one line and exit code 1, with the traceback only under GANKIT_DEBUG=1."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except GankitError as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            error_line(str(e))
             raise typer.Exit(EXIT_USER_ERROR) from None
+        except KeyboardInterrupt:  # outside training (which saves and stops on its own)
+            if not _STAGE:
+                raise
+            doing, consequence = _STAGE[-1]
+            _STAGE.clear()
+            err.print(f"interrupted while {doing}: {consequence}", markup=False,
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_SIGNAL["SIGINT"]) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as e:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            error_line(f"unexpected {type(e).__name__}: {str(e)[:300]} (a bug in gankit; run "
+                       f"with {DEBUG_ENV}=1 for the traceback)")
+            raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper
+
+
+class stage:
+    """Names what the command is doing, so that Ctrl-C can say what it stopped."""
+
+    def __init__(self, doing: str, consequence: str) -> None:
+        self.entry = (doing, consequence)
+
+    def __enter__(self) -> None:
+        _STAGE.append(self.entry)
+
+    def __exit__(self, kind, *exc) -> None:
+        if kind is not KeyboardInterrupt:  # an interrupt's stage stays for its message
+            _STAGE.remove(self.entry)
+
+
+def _print_notes(trainer) -> None:
+    for text in getattr(trainer, "notes", []):
+        note(text)
+    trainer.notes = []
 
 
 def _progress_hook(progress: Progress, task_id) -> callable:
@@ -70,15 +127,16 @@ def _run_training(trainer) -> None:
                TextColumn("steps"), TimeElapsedColumn(), TextColumn("eta"),
                TimeRemainingColumn(), TextColumn("{task.fields[stats]}"))
     ranks = f" × {trainer.dist.world_size} processes" if trainer.dist.enabled else ""
-    out.print(f"[bold]{trainer.cfg.description or 'run'}[/] → {trainer.run_dir} "
-              f"on {trainer.device}{ranks}, {trainer.fast.describe()} "
-              f"(step {trainer.step} of {total})", highlight=False)
+    out.print(f"[bold]{escape(trainer.cfg.description or 'run')}[/] → "
+              f"{escape(str(trainer.run_dir))} on {trainer.device}{ranks}, "
+              f"{trainer.fast.describe()} (step {trainer.step} of {total})", highlight=False)
     with Progress(*columns, console=out, transient=False) as progress:
         task_id = progress.add_task("train", total=total, completed=trainer.step, stats="")
-        finished = run.train(trainer, _progress_hook(progress, task_id))
+        finished = run.train(trainer, _progress_hook(progress, task_id), release=False)
     if not finished:
         err.print(f"stopped by {trainer.stop_signal} at step {trainer.step}; checkpoint saved. "
-                  f"Continue with: gankit resume {trainer.run_dir}", highlight=False)
+                  f"Continue with: gankit resume {trainer.run_dir}", highlight=False,
+                  markup=False)
         raise typer.Exit(EXIT_SIGNAL.get(trainer.stop_signal, 1))
     _evaluate_and_render(trainer)
 
@@ -88,18 +146,25 @@ def _evaluate_and_render(trainer) -> None:
 
     if not trainer.dist.is_main:  # under torchrun rank 0 evaluates; the others are done
         return
-    with out.status("evaluating"):
+    where = trainer.run_dir
+    with stage(f"evaluating {where} at step {trainer.step}",
+               f"metrics.json was not written; the checkpoint is complete: `gankit eval {where}` "
+               "measures it again"), out.status("evaluating"):
         result = run.evaluate(trainer)
-    print_metrics(result, f"{trainer.run_dir} at step {trainer.step}")
-    with out.status("drawing pictures"):
+    print_metrics(result, f"{where} at step {trainer.step}")
+    _print_notes(trainer)
+    with stage(f"drawing the pictures of {where}",
+               "some pictures may be missing; the checkpoint and metrics.json are complete"), \
+            out.status("drawing pictures"):
         pictures = run.render(trainer)
-    out.print(f"metrics: {trainer.run_dir / 'metrics.json'}", highlight=False)
+    if trainer.metrics_written:
+        out.print(f"metrics: {where / 'metrics.json'}", highlight=False, markup=False)
     for p in pictures:
-        out.print(f"picture: {p}", highlight=False)
+        out.print(f"picture: {p}", highlight=False, markup=False)
 
 
 def print_metrics(result: dict, title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in result.items():
@@ -123,7 +188,9 @@ def train(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory.")] = None,
     steps: Annotated[int | None, typer.Option(help="Generator steps (train.steps).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (train.seed).")] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing run directory.")] = False,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing run folder that gankit wrote (never other files; see "
+             "docs/reliability.md).")] = False,
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="Folder of the data set: IDX files, or your images (data.data_dir).")
     ] = None,
@@ -149,7 +216,17 @@ def train(
         cfg = with_inception(cfg, inception_weights)
     name = Path(preset).stem
     target = out_dir or Path("runs") / f"{name}-seed{cfg.train.seed}"
-    _run_training(run.start(cfg, target, force))
+    with stage(f"preparing {target}", "nothing was trained"):
+        trainer = run.start(cfg, target, force)
+    try:
+        _print_notes(trainer)
+        _run_training(trainer)
+    finally:
+        run.release_run(trainer)
+
+
+TRUST_HELP = ("Trust this run folder: let it make gankit load code or executable weights its "
+              "config names (e.g. eval.inception_weights). Off by default.")
 
 
 @app.command()
@@ -159,14 +236,25 @@ def resume(
     steps: Annotated[
         int | None, typer.Option(help="New total of generator steps (default: the run's own).")
     ] = None,
+    trust_code: Annotated[bool, typer.Option("--trust-code", help=TRUST_HELP)] = False,
 ) -> None:
     """Continue a run from its last complete checkpoint."""
     from gankit import run
 
-    trainer = run.open_run(run_dir, steps)
+    with stage(f"opening {run_dir}", "nothing was changed"):
+        trainer = run.open_run(run_dir, steps, trust_code=trust_code)
+    try:
+        _resume(trainer, run_dir)
+    finally:
+        run.release_run(trainer)
+
+
+def _resume(trainer, run_dir: Path) -> None:
+    _print_notes(trainer)
     if trainer.step >= trainer.cfg.train.steps:
         out.print(f"{run_dir} already finished its {trainer.cfg.train.steps} steps; "
-                  "pass --steps N with a larger N to train longer", highlight=False)
+                  "pass --steps N with a larger N to train longer", highlight=False,
+                  markup=False)
         _evaluate_and_render(trainer)
         return
     _run_training(trainer)
@@ -179,19 +267,31 @@ def eval_(
     inception_weights: Annotated[Path | None, typer.Option(
         "--inception-weights", help="Local TorchScript Inception weights: adds fid_inception.")
     ] = None,
+    trust_code: Annotated[bool, typer.Option("--trust-code", help=TRUST_HELP)] = False,
 ) -> None:
-    """Evaluate a run's latest checkpoint: writes metrics.json and prints the table."""
+    """Evaluate a run's latest checkpoint: writes metrics.json and prints the table. The run
+    folder is only read, except for metrics.json (a read-only folder: printed only)."""
     from gankit import run
 
     require_single("gankit eval")
-    trainer = run.open_run(run_dir)
+    with stage(f"opening {run_dir}", "nothing was changed"):
+        trainer = run.open_run(run_dir, write=False, trust_code=trust_code)
     if inception_weights is not None:
         from gankit.metrics.inception import with_inception
 
-        trainer.cfg = with_inception(trainer.cfg, inception_weights)
-    result = run.evaluate(trainer)
+        # the user named the file for this call: its checksum comes from beside it (or the
+        # user), never from the run folder's config
+        cfg = with_inception(trainer.cfg, inception_weights).with_overrides(
+            {"eval.inception_sha256": None})
+        trainer.cfg = trainer.task.cfg = cfg
+        trainer.untrusted_weights = None
+    with stage(f"evaluating {run_dir} at step {trainer.step}",
+               "metrics.json was not written"):
+        result = run.evaluate(trainer)
     print_metrics(result, f"{run_dir} at step {trainer.step}")
-    out.print(f"metrics: {Path(run_dir) / 'metrics.json'}", highlight=False)
+    _print_notes(trainer)
+    if trainer.metrics_written:
+        out.print(f"metrics: {Path(run_dir) / 'metrics.json'}", highlight=False, markup=False)
 
 
 @app.command()
@@ -203,13 +303,16 @@ def sample(
         "samples.npy"
     ),
     seed: Annotated[int, typer.Option(help="Seed of the latent draws.")] = 0,
+    trust_code: Annotated[bool, typer.Option("--trust-code", help=TRUST_HELP)] = False,
 ) -> None:
-    """Draw samples from a run's generator into a file (format from the suffix)."""
+    """Draw samples from a run's generator into a file (format from the suffix). The run
+    folder is only read."""
     from gankit import run
 
     require_single("gankit sample")
-    path = run.sample_to_file(run_dir, n, out_file, seed)
-    out.print(f"wrote {n} samples to {path}", highlight=False)
+    with stage(f"drawing {n} samples from {run_dir}", f"{out_file} was not written"):
+        path = run.sample_to_file(run_dir, n, out_file, seed, trust_code=trust_code)
+    out.print(f"wrote {n} samples to {path}", highlight=False, markup=False)
 
 
 @app.command()
@@ -269,7 +372,7 @@ def theory(
                 err.print(f"[red]failed[/] {r['key']}: {c['name']} = {c['value']:.4g}, "
                           f"needs {c['op']} {c['bound']:.4g} ({c['why']})", highlight=False)
     out.print(f"numbers: {Path(out_dir) / 'theory.json'}; figures: {out_dir}/<check>.png",
-              highlight=False)
+              highlight=False, markup=False)
     if not report["passed"]:
         raise typer.Exit(1)
 
@@ -319,18 +422,19 @@ def bench(
         m = result["metrics"]
         shown = "  ".join(f"{k} {v:.3g}" for k, v in m.items())
         how = "re-used" if reused else f"{result['train_seconds']:.0f} s"
-        out.print(f"[{next(count)}/{total}] {key}: {shown} ({how})", highlight=False)
+        out.print(f"[{next(count)}/{total}] {key}: {shown} ({how})", highlight=False,
+                  markup=False)
 
-    out.print(f"[bold]bench {plan.suite.name}[/] protocol {plan.protocol.name}: {total} runs, "
-              f"{jobs} in parallel → {target}", highlight=False)
+    out.print(f"[bold]bench {escape(plan.suite.name)}[/] protocol {escape(plan.protocol.name)}: "
+              f"{total} runs, {jobs} in parallel → {escape(str(target))}", highlight=False)
     started = time.perf_counter()
     results = run_plan(plan, target, jobs, report)
     paths = write_outputs(plan, results, target,
                           provenance(plan, jobs, time.perf_counter() - started,
                                      len(reused_cells)))
-    out.print(paths["table"].read_text(), highlight=False)
+    out.print(paths["table"].read_text(), highlight=False, markup=False)
     for path in paths.values():
-        out.print(f"wrote {path}", highlight=False)
+        out.print(f"wrote {path}", highlight=False, markup=False)
 
 
 def main() -> None:
@@ -339,7 +443,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:  # outside training (which handles it): no traceback
-        err.print("interrupted")
+        err.print("interrupted", markup=False)
         sys.exit(130)
     finally:
         shutdown()  # torchrun: leave the process group (no-op otherwise)

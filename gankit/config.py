@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
 import tomllib
 import types
 import typing
@@ -318,9 +320,10 @@ def validate(cfg: Config) -> None:
             raise ConfigError(
                 f"{key} = {value!r} is not one of: {', '.join(names)}{_choice_hint(value, names)}"
             )
+    _validate_numbers(cfg)
     d, p, m, t, e = cfg.data, cfg.prior, cfg.model, cfg.train, cfg.eval
     _require(d.n_train >= 1, "data.n_train", d.n_train, "≥ 1")
-    _require(d.std is None or d.std > 0, "data.std", d.std, "> 0")
+    _require(d.std is None or 0 < d.std <= MAX_COORD, "data.std", d.std, f"in (0, {MAX_COORD:g}]")
     if d.name == "mixture":
         _require(len(d.means) >= 1, "data.means", d.means, "a non-empty list of mode centres")
         dims = {len(row) for row in d.means}
@@ -330,6 +333,8 @@ def validate(cfg: Config) -> None:
                  f"empty (uniform) or {len(d.means)} values, one per mode")
         _require(all(w >= 0 for w in d.weights) and (not d.weights or sum(d.weights) > 0),
                  "data.weights", d.weights, "non-negative with a positive sum")
+        _require(all(abs(v) <= MAX_COORD for row in d.means for v in row), "data.means",
+                 d.means, f"coordinates within ±{MAX_COORD:g} (the nets train on float32 points)")
     _validate_images(cfg)
     _require(p.dim >= 1, "prior.dim", p.dim, "≥ 1")
     for name in ("g_width", "d_width"):
@@ -352,9 +357,10 @@ def validate(cfg: Config) -> None:
              "train.lr_milestones", t.lr_milestones, "increasing positive step numbers")
     _require(0 < t.lr_gamma <= 1, "train.lr_gamma", t.lr_gamma, "in (0, 1]")
     _require(0 <= t.ema < 1, "train.ema", t.ema, "in [0, 1) (0 turns it off)")
-    _require(t.seed >= 0, "train.seed", t.seed, "≥ 0")
-    _require(t.threads >= 0, "train.threads", t.threads, "≥ 0 (0 = automatic)")
-    _require(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda"),
+    _require(0 <= t.seed < 2**32, "train.seed", t.seed, "in [0, 2^32)")
+    _require(0 <= t.threads <= MAX_THREADS, "train.threads", t.threads,
+             f"in [0, {MAX_THREADS}] (0 = automatic)")
+    _require(re.fullmatch(r"auto|cpu|cuda(:\d{1,3})?", t.device) is not None,
              "train.device", t.device, "auto, cpu, cuda or cuda:N")
     for name in ("log_every", "ckpt_every", "frame_every"):
         _require(getattr(t, name) >= 1, f"train.{name}", getattr(t, name), "≥ 1")
@@ -371,6 +377,29 @@ def validate(cfg: Config) -> None:
                 f"eval.metrics: unknown metric '{name}'; known: {', '.join(sorted(METRICS))}"
                 f"{_choice_hint(name, list(METRICS))}"
             )
+
+
+#: Largest |coordinate| of a mixture mean or std: float32 distances stay finite far beyond it.
+MAX_COORD = 1e6
+#: Most CPU threads a run may ask for.
+MAX_THREADS = 1024
+#: Integers are stored as int64 by torch and TOML.
+MAX_INT = 2**63 - 1
+
+
+def _validate_numbers(cfg: Config) -> None:
+    """Every number finite and within 64 bits: inf/NaN or a 70-bit integer is never a setting."""
+    for section in SECTIONS:
+        for f in dataclasses.fields(getattr(cfg, section)):
+            value = getattr(getattr(cfg, section), f.name)
+            values = value if isinstance(value, tuple) else (value,)
+            flat = [v for x in values for v in (x if isinstance(x, tuple) else (x,))]
+            for v in flat:
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise ConfigError(f"{section}.{f.name} = {value!r} is not finite: every "
+                                      "number of a config must be finite (no inf or nan)")
+                if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INT:
+                    raise ConfigError(f"{section}.{f.name} = {v} does not fit in 64 bits")
 
 
 IMAGE_DATA = ("mnist", "fashion-mnist", "digits", "folder")
@@ -459,7 +488,14 @@ def load_preset(name: str) -> Config:
         return Config.from_toml(files[name].read_text(), source=f"preset '{name}'")
     path = Path(name)
     if path.suffix == ".toml" and path.is_file():
-        return Config.from_toml(path.read_text(), source=str(path))
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except OSError as e:
+            raise ConfigError(f"cannot read {path}: {e.strerror or e}") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path} is not UTF-8 text (byte {e.start}); TOML files are UTF-8"
+                              ) from None
+        return Config.from_toml(text, source=str(path))
     raise ConfigError(
         f"unknown preset '{name}'{_choice_hint(name, files)}; "
         f"available: {', '.join(sorted(files))} (or a path to a .toml file)"

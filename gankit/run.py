@@ -5,12 +5,17 @@ A run directory holds everything about one run and can be evaluated, resumed or 
     config.toml      the resolved config        checkpoint.pt   everything needed to continue
     metrics.jsonl    training log               metrics.json    final evaluation
     frames/          animation frames           *.png, *.gif    pictures
+    .gankit-run      marks a folder gankit made .gankit-lock    the writer lock (train, resume)
+
+What `--force` may delete, the lock, full disks and which config is authoritative:
+docs/reliability.md (the rules live in gankit/rundir.py).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,12 +23,13 @@ from typing import Any
 
 import torch
 
+from gankit import rundir
 from gankit.config import Config
 from gankit.errors import CheckpointError, GankitError
 from gankit.metrics import compute
 from gankit.tasks import build_task
 from gankit.train import distributed
-from gankit.train.checkpoint import FILENAME
+from gankit.train.checkpoint import FILENAME, check_state, load_checkpoint
 from gankit.train.loop import SEED_EVAL, Trainer, pick_device
 from gankit.train.memory import peak_memory
 from gankit.viz.curves import read_log, save_loss_curves
@@ -31,39 +37,141 @@ from gankit.viz.curves import read_log, save_loss_curves
 StepHook = Callable[[Trainer], None]
 
 
-def prepare_run_dir(out: Path, force: bool) -> None:
+def prepare_run_dir(out: Path, force: bool, command: str = "gankit train") -> str:
+    """Make `out` ready for a new run (see gankit.rundir.check_target): create it, reuse a run
+    folder of an attempt that never checkpointed, or, with --force, clear a run folder gankit
+    wrote. The writer lock is taken before anything is deleted. Returns what was done."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not force:
-            raise GankitError(
-                f"run directory {out} already exists; pass --force to overwrite it, "
-                f"or `gankit resume {out}` to continue it"
-            )
-        if out.is_dir():
-            shutil.rmtree(out)
-        else:
-            out.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    action = rundir.check_target(out, force)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GankitError(f"cannot create the run folder {out}: {e.strerror or e}") from None
+    locked = rundir.lock_run(out, command)
+    try:
+        if action != "new":
+            action = rundir.check_target(out, force)  # again, now that no other writer can start
+            rundir.clear_run_dir(out)
+        rundir.write_marker(out, command)
+    except OSError as e:
+        if locked:
+            rundir.unlock_run(out)
+        raise GankitError(f"cannot write into the run folder {out}: {e.strerror or e}") from None
+    except BaseException:
+        if locked:
+            rundir.unlock_run(out)
+        raise
+    return action
 
 
 def start(cfg: Config, out: Path, force: bool = False) -> Trainer:
-    """A fresh trainer writing into a new run directory (under torchrun: rank 0 creates it)."""
+    """A fresh trainer writing into a new run directory (under torchrun: rank 0 creates it).
+
+    Everything that can fail on bad input (the output path, the data, the batch size, the device)
+    is checked before the folder is created or an old run is replaced."""
+    out = Path(out)
     info = distributed.from_env()
     distributed.local_batch(cfg.train.batch_size, cfg.train.pack, info)  # before any file
+    if info.is_main:
+        rundir.check_target(out, force)  # refuse early: nothing built, nothing touched
     distributed.setup(distributed.local_device(pick_device(cfg.train.device), info))
+    trainer = _build(cfg, out)
+    notes = []
 
     def create() -> None:
-        prepare_run_dir(out, force)
-        (Path(out) / "config.toml").write_text(cfg.to_toml())
+        action = prepare_run_dir(out, force)
+        if action == "reuse":
+            notes.append(f"re-using {out}: an earlier attempt stopped before its first checkpoint")
+        try:
+            (out / "config.toml").write_text(cfg.to_toml())
+        except OSError as e:
+            raise GankitError(f"cannot write {out / 'config.toml'}: {e.strerror or e}") from None
 
     distributed.main_first(create)
-    return Trainer(cfg, build_task(cfg), out)
+    trainer.notes = notes
+    return trainer
 
 
-def open_run(run_dir: Path, steps: int | None = None) -> Trainer:
+def _build(cfg: Config, run_dir: Path | None) -> Trainer:
+    """The trainer of `cfg`, with its data; sizes that cannot work are one-line errors."""
+    try:
+        return Trainer(cfg, build_task(cfg), run_dir)
+    except (MemoryError, RuntimeError) as e:  # torch.OutOfMemoryError is a RuntimeError
+        if not isinstance(e, MemoryError) and "alloc" not in str(e) and "memory" not in str(e):
+            raise
+        raise GankitError("out of memory while loading the data or building the nets; lower "
+                          "data.n_train, the model widths or train.batch_size") from None
+
+
+def _config_file(run_dir: Path) -> tuple[Config | None, str | None]:
+    """config.toml of a run folder, or a note saying why it cannot be read."""
+    path = run_dir / "config.toml"
+    if not path.exists():
+        return None, None
+    try:
+        return Config.from_toml(path.read_bytes().decode("utf-8"), source=str(path)), None
+    except (OSError, UnicodeDecodeError, GankitError) as e:
+        return None, f"{path} cannot be read ({str(e)[:120]}); using the config inside {FILENAME}"
+
+
+def _flat(cfg: Config) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for section, values in cfg.to_dict().items():
+        if isinstance(values, dict):
+            flat.update({f"{section}.{k}": v for k, v in values.items()})
+        else:
+            flat[section] = values
+    return flat
+
+
+def reconcile(run_dir: Path, trained: Config) -> tuple[Config, list[str]]:
+    """The config a run continues with, and notes. The config inside checkpoint.pt is what the
+    weights were trained with and is authoritative; config.toml is its human-readable copy.
+
+    - config.toml naming another data set, prior or model (or another seed, loss, optimizer,
+      packing or weight average) means the checkpoint comes from another run: a one-line error.
+    - train.steps of config.toml is adopted (it is what `resume --steps` writes).
+    - any other edit of config.toml is reported in a note and not used.
+    """
+    written, note = _config_file(run_dir)
+    notes = [note] if note else []
+    if written is None:
+        return trained, notes
+    a, b = _flat(trained), _flat(written)
+    differ = [k for k in a if a[k] != b.get(k)]
+    identity = [k for k in differ if k.split(".")[0] in IDENTITY_SECTIONS or k in IDENTITY_KEYS]
+    if identity:
+        shown = "; ".join(f"{k} {a[k]!r} in {FILENAME}, {b[k]!r} in config.toml"
+                          for k in identity[:3])
+        raise CheckpointError(
+            f"{run_dir / FILENAME} was not trained with the config.toml beside it ({shown}): "
+            "the checkpoint comes from another run, or config.toml was edited; restore the "
+            "matching file (nothing was written)")
+    cfg = trained
+    if "train.steps" in differ:
+        cfg = cfg.with_overrides({"train.steps": b["train.steps"]})
+        differ.remove("train.steps")
+    if differ:
+        notes.append(f"config.toml differs from the config {FILENAME} was trained with in "
+                     f"{', '.join(differ[:4])}{' …' if len(differ) > 4 else ''}; the "
+                     "checkpoint's values are used (only train.steps may be changed, with "
+                     "`gankit resume --steps N`)")
+    return cfg, notes
+
+
+IDENTITY_SECTIONS = ("data", "prior", "model")
+IDENTITY_KEYS = ("train.seed", "train.loss", "train.optimizer", "train.pack", "train.ema")
+
+
+def open_run(run_dir: Path, steps: int | None = None, write: bool = True,
+             trust_code: bool = False) -> Trainer:
     """The trainer of an existing run, at its last complete checkpoint.
 
+    write=True (resume) takes the writer lock, drops temporary files of interrupted writes and
+    the log lines past the checkpoint; write=False (eval, sample) changes nothing in the folder.
     `steps` raises the run's target (total generator steps); it is saved in config.toml.
+    trust_code=False: executable weights the run's config names (eval.inception_weights) are not
+    loaded (evaluate() leaves that metric out with a note).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -73,10 +181,37 @@ def open_run(run_dir: Path, steps: int | None = None) -> Trainer:
             f"{run_dir} has no {FILENAME}; it was not written by `gankit train`, "
             "or the run stopped before its first checkpoint"
         )
-    trainer = Trainer.from_checkpoint(run_dir, build_task)
-    if trainer.dist.is_main:  # temporary files of writes a kill interrupted: never complete
-        for stale in [*run_dir.glob(f".{FILENAME}.*.tmp"), *run_dir.glob(".*.jsonl.tmp")]:
+    info = distributed.from_env()
+    locked = write and info.is_main and rundir.lock_run(run_dir, "gankit resume")
+    try:
+        return _open(run_dir, steps, write, trust_code)
+    except BaseException:
+        if locked:
+            rundir.unlock_run(run_dir)
+        raise
+
+
+def _open(run_dir: Path, steps: int | None, write: bool, trust_code: bool) -> Trainer:
+    path = run_dir / FILENAME
+    state = load_checkpoint(path)
+    check_state(state, path)
+    trained = Config.from_toml(state["config"], source=f"the config inside {path}")
+    cfg, notes = reconcile(run_dir, trained)
+    trainer = _build(cfg, run_dir)
+    try:
+        trainer.load_state(state, path)
+    except GankitError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
+        raise CheckpointError(f"checkpoint {path} does not fit its config or was not written by "
+                              f"gankit ({type(e).__name__}: {str(e)[:120]})") from None
+    trainer.notes = notes
+    trainer.untrusted_weights = None if trust_code else cfg.eval.inception_weights
+    if write and trainer.dist.is_main:  # temporary files of writes a kill interrupted
+        for stale in [*run_dir.glob(f".{FILENAME}.*.tmp"), *run_dir.glob(".*.jsonl.tmp"),
+                      *run_dir.glob("frames/.*.tmp")]:
             stale.unlink(missing_ok=True)
+        rundir.trim_log(run_dir / rundir.LOG, trainer.step)
     if steps is not None:
         if steps < trainer.step:
             raise GankitError(
@@ -84,19 +219,48 @@ def open_run(run_dir: Path, steps: int | None = None) -> Trainer:
             )
         cfg = trainer.cfg.with_overrides({"train.steps": steps})
         trainer.cfg = cfg
-        if trainer.dist.is_main:
-            (run_dir / "config.toml").write_text(cfg.to_toml())
+        if write and trainer.dist.is_main:
+            _write(run_dir / "config.toml", cfg.to_toml())
     return trainer
 
 
-def train(trainer: Trainer, on_step: StepHook | None = None) -> bool:
+def release_run(trainer: Trainer) -> None:
+    """Hand back the writer lock of the trainer's run folder (a no-op when not held)."""
+    if trainer.run_dir is not None:
+        rundir.unlock_run(trainer.run_dir)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError as e:
+        raise GankitError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def train(trainer: Trainer, on_step: StepHook | None = None, release: bool = True) -> bool:
     """Train to the configured number of steps; True when finished, False when interrupted.
 
+    release=True hands back the run folder's writer lock when training ends, however it ends,
+    so that a long-lived process (a notebook, a benchmark driver) does not keep the folder; the
+    CLI passes False and releases it when the whole command is done.
+
     Records the session's peak memory (the largest over ranks) and wall-clock speed in
-    `trainer.run_stats`; evaluate() writes them into metrics.json.
+    `trainer.run_stats`; evaluate() writes them into metrics.json. A write that fails (a full
+    disk, a folder gone read-only) is a one-line error naming the file and the last good
+    checkpoint, which the atomic checkpoint writes always keep.
     """
     started, first = time.perf_counter(), trainer.step
-    finished = trainer.fit(trainer.cfg.train.steps, on_step)
+    try:
+        finished = trainer.fit(trainer.cfg.train.steps, on_step)
+    except OSError as e:
+        where = e.filename or trainer.run_dir
+        raise GankitError(
+            f"could not write {where} at step {trainer.step} ({e.strerror or e}); "
+            f"{trainer.guard._last_good()} Free some space, then `gankit resume "
+            f"{trainer.run_dir}`") from None
+    finally:
+        if release:
+            release_run(trainer)
     seconds = time.perf_counter() - started
     mib, kind = peak_memory(trainer.device)
     trainer.run_stats = {
@@ -107,18 +271,39 @@ def train(trainer: Trainer, on_step: StepHook | None = None) -> bool:
 
 
 def evaluate(trainer: Trainer) -> dict[str, Any]:
-    """The registry metrics of the configured list on eval.n_samples samples, deterministic."""
+    """The registry metrics of the configured list on eval.n_samples samples, deterministic.
+
+    Writes metrics.json into the run folder when it can; when it cannot (a read-only folder, a
+    full disk) the result is still returned and `trainer.notes` says why nothing was written.
+    Inception weights named only by a run folder's own config are not loaded (open_run)."""
     cfg = trainer.cfg
+    notes = trainer.__dict__.setdefault("notes", [])
+    metrics = list(cfg.eval.metrics)
+    untrusted = getattr(trainer, "untrusted_weights", None)
+    if untrusted and "fid_inception" in metrics:
+        metrics.remove("fid_inception")
+        notes.append(f"fid_inception left out: the run's config names the TorchScript weights "
+                     f"{untrusted}, and weights that can run code are loaded only when named on "
+                     f"the command line (--inception-weights PATH) or with --trust-code")
     n, seed = cfg.eval.n_samples, cfg.train.seed + SEED_EVAL
     started = time.perf_counter()
     fake = trainer.sample(n, seed).float()
     real = trainer.task.real_samples(n, seed)
     result = {"step": trainer.step, "n_samples": n,
-              **compute(cfg.eval.metrics, fake.cpu(), real.cpu(), trainer.task)}
+              **compute(metrics, fake.cpu(), real.cpu(), trainer.task)}
     result["eval_seconds"] = round(time.perf_counter() - started, 3)
+    trainer.metrics_written = False
     if trainer.run_dir is not None:
         written = {**result, **_run_stats(trainer)}
-        (trainer.run_dir / "metrics.json").write_text(json.dumps(written, indent=2) + "\n")
+        path = trainer.run_dir / "metrics.json"
+        try:
+            tmp = path.with_name(".metrics.json.tmp")
+            tmp.write_text(json.dumps(written, indent=2) + "\n")
+            os.replace(tmp, path)
+            trainer.metrics_written = True
+        except OSError as e:
+            notes.append(f"could not write {path} ({e.strerror or e}); the metrics are only "
+                         "printed")
     trainer.last_eval_samples = fake
     return result
 
@@ -157,12 +342,54 @@ def render(trainer: Trainer) -> list[Path]:
     return written
 
 
-def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None) -> Path:
+def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
+                   trust_code: bool = False) -> Path:
+    """Draw n samples of a run into a file; the run folder is only read."""
     if n < 1:
         raise GankitError(f"-n must be ≥ 1, got {n}")
-    trainer = open_run(run_dir)
+    if seed is not None and not 0 <= seed < 2**63:
+        raise GankitError(f"--seed must be in [0, 2^63), got {seed}")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        raise GankitError(f"--out {out} is a folder; name a file, e.g. {out / 'samples.npy'}")
+    trainer = open_run(run_dir, write=False, trust_code=trust_code)
+    suffixes = getattr(trainer.task, "sample_suffixes", ())
+    if suffixes and out.suffix not in suffixes:
+        raise GankitError(f"cannot write samples to '{out.name}': use {', '.join(suffixes[:-1])}"
+                          f" or {suffixes[-1]}")
+    need = 3 * 4 * n * math.prod(trainer.task.sample_shape)  # float32 samples, ~3 copies
+    have = available_memory()
+    if have is not None and need > have:
+        raise GankitError(f"-n {n} needs about {need / 2**30:.3g} GiB of memory, more than the "
+                          f"{have / 2**30:.3g} GiB available; draw fewer samples (several files "
+                          "with different --seed add up)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GankitError(f"cannot create the folder of --out {out}: {e.strerror or e}") from None
     seed = int(torch.randint(0, 2**31 - 1, ())) if seed is None else seed
-    trainer.task.save_samples(trainer.sample(n, seed), out)
+    try:
+        samples = trainer.sample(n, seed)
+    except (MemoryError, torch.OutOfMemoryError) as e:
+        raise GankitError(f"out of memory drawing {n} samples ({str(e)[:100]}); draw fewer"
+                          ) from None
+    except RuntimeError as e:
+        if "memory" not in str(e).lower() and "alloc" not in str(e).lower():
+            raise
+        raise GankitError(f"out of memory drawing {n} samples; draw fewer") from None
+    try:
+        trainer.task.save_samples(samples, out)
+    except OSError as e:
+        raise GankitError(f"cannot write {out}: {e.strerror or e}") from None
     return out
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux MemAvailable), None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

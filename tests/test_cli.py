@@ -113,6 +113,7 @@ def test_checkpoint_from_another_model(finished_run):
     state = load_checkpoint(ckpt)
     state["config"] = state["config"].replace("g_width = 32", "g_width = 16")
     save_checkpoint(ckpt, {k: v for k, v in state.items() if k not in ("format", "version")})
+    (finished_run / "config.toml").write_text(state["config"])  # the copy agrees with it
     result = invoke("eval", finished_run)
     assert result.exit_code == 2 and "different architecture" in result.output
 

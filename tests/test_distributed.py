@@ -65,7 +65,7 @@ def test_two_ranks_match_one_process_and_resume_on_one(tmp_path):
         for key in ("d_loss", "g_loss", "d_real", "d_fake"):
             assert a[key] == pytest.approx(b[key], abs=1e-5)
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == \
-        ["checkpoint.pt", "config.toml", "frames", "metrics.jsonl"]
+        [".gankit-lock", ".gankit-run", "checkpoint.pt", "config.toml", "frames", "metrics.jsonl"]
 
     # the two-process checkpoint resumes in one process, on the single-process trajectory
     resumed = launch(1, SMALL, tmp_path / "two", tmp_path / "out", steps=30, resume=True)

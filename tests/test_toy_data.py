@@ -5,6 +5,7 @@ import torch
 
 from gankit.data.sampler import EpochSampler
 from gankit.data.toy import GaussianMixture, build_mixture, grid, ring
+from gankit.errors import DataError
 
 
 def test_ring_and_grid_match_the_pacgan_definitions():
@@ -69,5 +70,5 @@ def test_epoch_sampler_ranks_are_disjoint():
 
 
 def test_epoch_sampler_rejects_too_little_data():
-    with pytest.raises(ValueError, match="fewer than one global batch"):
+    with pytest.raises(DataError, match="fewer than one batch"):
         EpochSampler(torch.zeros(3, 2), batch_size=4, seed=0)

@@ -207,6 +207,9 @@ def load_mnist_like(name: str, resolution: int = 28, data_dir: str | None = None
     splits = {}
     for split in ("train", "test"):
         x, y = read_images_labels(files[(split, "images")], files[(split, "labels")])
+        if len(x) == 0:
+            raise DataError(f"{files[(split, 'images')]} holds no images: the {split} split of "
+                            f"{name} is empty")
         x = resize_square(torch.from_numpy(x.copy()).unsqueeze(1), resolution)
         splits[split] = (x, torch.from_numpy(y.astype("int64")))
     return ImageSet(name=name, train_x=splits["train"][0], train_y=splits["train"][1],

@@ -18,9 +18,13 @@ class EpochSampler:
         n = data.shape[0]
         per_step = batch_size * world_size
         if n < per_step:
-            raise ValueError(
-                f"the data set has {n} samples, fewer than one global batch ({per_step})"
-            )
+            from gankit.errors import DataError
+
+            ranks = f" × {world_size} processes" if world_size > 1 else ""
+            raise DataError(
+                f"the data set has {n} training samples, fewer than one batch "
+                f"(train.batch_size = {batch_size}{ranks}); lower train.batch_size or use more "
+                "data (data.n_train)")
         self.data = data
         self.batch_size = batch_size
         self.seed = seed

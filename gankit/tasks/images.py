@@ -26,6 +26,9 @@ LABELLED_METRICS = ("fd_classifier", "kid_classifier", "is_classifier", "classes
 
 
 class ImageTask:
+    #: The formats save_samples writes (checked before any sample is drawn).
+    sample_suffixes = (".png", ".npy", ".npz")
+
     def __init__(self, cfg: Config, data: ImageSet | None = None) -> None:
         d = cfg.data
         self.cfg = cfg

@@ -16,6 +16,8 @@ from gankit.tasks.images import ImageTask
 
 
 class StackedTask:
+    sample_suffixes = (".png", ".npy", ".npz")  # those of ImageTask
+
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.base = ImageTask(cfg)  # the single-image set (channels = 1), and its classifier

@@ -18,6 +18,9 @@ GRID_RES = 80
 
 
 class ToyTask:
+    #: The formats save_samples writes (checked before any sample is drawn).
+    sample_suffixes = (".npy", ".csv", ".png")
+
     def __init__(self, cfg: Config) -> None:
         d = cfg.data
         self.cfg = cfg

@@ -26,15 +26,22 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "version": VERSION, **state}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:  # a full disk, a folder gone read-only: name the checkpoint
+        raise OSError(e.errno, e.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) or ("write" in str(e).lower() and isinstance(e, RuntimeError)):
+            errno_ = getattr(e, "errno", None) or 28  # torch's writer reports ENOSPC as text
+            raise OSError(errno_, getattr(e, "strerror", None) or str(e).splitlines()[0][:120],
+                          str(path)) from None
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -74,3 +81,30 @@ def load_module_state(module: torch.nn.Module, state: dict, what: str, path: Pat
             f"checkpoint {path} holds a {what} of a different architecture than its config "
             f"describes ({first[:160]})"
         ) from None
+
+
+#: Entries every gankit checkpoint holds, and their types.
+REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "config": str, "step": int, "d_batches": int, "G": dict, "D": dict, "opt_g": dict,
+    "opt_d": dict, "rng": dict, "acc": torch.Tensor, "acc_steps": int}
+
+
+def check_state(state: dict[str, Any], path: Path) -> None:
+    """A one-line CheckpointError for a checkpoint missing an entry or holding one of the wrong
+    type (hand-made or from another program), before any of it is used."""
+    for key, kind in REQUIRED.items():
+        if key not in state:
+            raise CheckpointError(f"checkpoint {path} has no '{key}' entry; it was not written "
+                                  "by gankit train")
+        value = state[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise CheckpointError(f"checkpoint {path}: '{key}' is a {type(value).__name__}, "
+                                  f"expected {getattr(kind, '__name__', kind)}")
+    if state["step"] < 0 or state["d_batches"] < 0 or state["acc_steps"] < 0:
+        raise CheckpointError(f"checkpoint {path} has a negative step count")
+    for key in ("torch", "z"):
+        if not isinstance(state["rng"].get(key), torch.Tensor):
+            raise CheckpointError(f"checkpoint {path} lacks the random state '{key}'")
+    for key in ("G", "D", "G_ema"):
+        if key in state and not all(isinstance(v, torch.Tensor) for v in state[key].values()):
+            raise CheckpointError(f"checkpoint {path}: '{key}' holds values that are not tensors")

@@ -48,11 +48,18 @@ BN_RECALIBRATION = (8, 512)
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        from gankit.errors import ConfigError
+    from gankit.errors import ConfigError
 
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"train.device = {name!r} is not a device: use auto, cpu, cuda or "
+                          "cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"train.device = {name!r} but no CUDA device is available; use cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"train.device = {name!r} but this machine has "
+                          f"{torch.cuda.device_count()} CUDA device(s)")
     return device
 
 
@@ -222,8 +229,12 @@ class Trainer:
         self.acc_steps = 0
         self.last_record = record
         if self.run_dir is not None:
-            with open(self.run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+            path = self.run_dir / "metrics.jsonl"
+            try:
+                with open(path, "a") as f:
+                    f.write(json.dumps(record) + "\n")
+            except OSError as e:  # a full disk: name the log (run.train reports it)
+                raise OSError(e.errno, e.strerror, str(path)) from None
         return record
 
     @property
@@ -281,8 +292,16 @@ class Trainer:
             return
         frame = self.task.frame(self)
         folder = self.run_dir / "frames"
-        folder.mkdir(exist_ok=True)
-        np.savez_compressed(folder / f"step_{self.step:07d}.npz", step=self.step, **frame)
+        path = folder / f"step_{self.step:07d}.npz"
+        tmp = folder / f".{path.name}.tmp"  # atomic: a kill never leaves a torn frame
+        try:
+            folder.mkdir(exist_ok=True)
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, step=self.step, **frame)
+            os.replace(tmp, path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise OSError(e.errno, e.strerror, str(path)) from None
 
     # -- checkpoints ----------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -345,10 +364,6 @@ class Trainer:
         """Drop log lines written after the checkpoint: the resumed run will write them again."""
         if self.run_dir is None:
             return
-        path = self.run_dir / "metrics.jsonl"
-        if path.exists():
-            lines = [ln for ln in path.read_text().splitlines()
-                     if ln.strip() and json.loads(ln)["step"] <= self.step]
-            tmp = path.with_name(f".{path.name}.tmp")  # a kill mid-write keeps the old log
-            tmp.write_text("".join(ln + "\n" for ln in lines))
-            os.replace(tmp, path)
+        from gankit.rundir import trim_log  # drops a torn last line too
+
+        trim_log(self.run_dir / "metrics.jsonl", self.step)

@@ -11,7 +11,11 @@ MAX_FRAMES = 120  # an animation longer than this shows evenly spaced frames
 
 def frame_files(frames_dir: Path) -> list[Path]:
     """The saved frames/step_*.npz of a run in step order, thinned to at most MAX_FRAMES."""
-    files = sorted(Path(frames_dir).glob("step_*.npz"))
+    import zipfile
+
+    # a frame cut short (a kill or a full disk, by versions that did not write them atomically)
+    # is left out rather than ending the run's pictures in a traceback
+    files = sorted(f for f in Path(frames_dir).glob("step_*.npz") if zipfile.is_zipfile(f))
     if len(files) > MAX_FRAMES:
         import numpy as np
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -11,9 +10,10 @@ import gankit.viz  # noqa: F401  (selects the Agg backend)
 
 
 def read_log(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
+    """The records of metrics.jsonl; a torn last line is skipped (gankit.rundir.read_log)."""
+    from gankit.rundir import read_log as read
+
+    return read(path)
 
 
 def save_loss_curves(path: Path, records: list[dict], title: str = "") -> Path | None:
