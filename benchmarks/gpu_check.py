@@ -432,7 +432,7 @@ def part_stacked(a: argparse.Namespace) -> dict:
                             "train.ckpt_every": 1_000_000, "train.frame_every": 1_000_000}
     if a.tiny:
         over |= {"train.steps": 20, "eval.metrics": [], "eval.n_samples": 200,
-                 "model.g_width": 8, "model.d_width": 8}
+                 "model.g_width": 8, "model.d_width": 8, "data.n_train": 1000}
     row = train_for("stacked-mnist-dcgan", over, max(1.0, a.seconds - (5 if a.tiny else 30)),
                     Path(a.work) / "stacked")
     return {"data": data, **row, "finished": row["steps"] >= row["target_steps"]}
@@ -527,7 +527,7 @@ def run_parts(a: argparse.Namespace) -> dict:
     log_path = out / LOG_NAME
     budget = a.budget_minutes * 60
     deadline = time.monotonic() + budget
-    grace = 20 if a.tiny else 45  # imports, compilation at start, evaluation overrun
+    grace = a.grace if a.grace is not None else 30 if a.tiny else 45  # imports, overruns
     env = {**os.environ, **NO_DOWNLOAD, "PYTHONUNBUFFERED": "1"}
     if "GANKIT_CACHE_DIR" not in env:  # a copy: the bundle's trained classifiers stay as they are
         if (BUNDLE / "cache").is_dir():
@@ -742,6 +742,9 @@ def main() -> None:
                     help="where the JSON, the log and the pictures go")
     ap.add_argument("--work", type=Path, default=None,
                     help="run directories and caches (default: a temporary folder)")
+    ap.add_argument("--grace", type=float, default=None,
+                    help="seconds a part may overrun its share before it is killed "
+                         "(default 45; 30 with --tiny)")
     ap.add_argument("--parts", nargs="+", default=[p.name for p in PARTS],
                     choices=[p.name for p in PARTS], help="a subset, in the usual order")
     ap.add_argument("--write", action="store_true",
