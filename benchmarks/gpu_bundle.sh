@@ -6,12 +6,13 @@
 #   .gpu/COMMIT     the commit the check runs (the copied tree may carry no git metadata)
 # The folder is ignored (.gitignore and .git/info/exclude); docs/speed.md gives the device call.
 #
-#   benchmarks/gpu_bundle.sh                 # or: make gpu-bundle
+#   benchmarks/gpu_bundle.sh
 #   GPU_BUNDLE_CLASSIFIERS=0 benchmarks/gpu_bundle.sh   # skip training missing classifiers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=.gpu
-PY=${PYTHON:-python3}  # a Python that imports gankit (make gpu-bundle passes .venv/bin/python)
+PY=${PYTHON:-python3}  # a Python that imports gankit: this checkout's .venv when there is one
+[ -z "${PYTHON:-}" ] && [ -x .venv/bin/python ] && PY=.venv/bin/python
 mkdir -p "$B/whl" "$B/data" "$B/cache"
 
 exclude="$(git rev-parse --git-common-dir 2>/dev/null || echo .git)/info/exclude"

@@ -105,10 +105,12 @@ def part_tests(a: argparse.Namespace) -> dict:
            f"--junitxml={junit}", "tests/test_cuda.py",
            "tests/test_fastpath.py::test_the_cuda_step_makes_no_host_synchronisation"]
     deselected = []
-    if a.device == "cpu":  # seconds of process start-up each on a small CPU; they pass there
-        cmd += ["-k", "not torchrun"]  # with `GANKIT_TEST_DEVICE=cpu pytest tests/test_cuda.py`
-        deselected.append("the two torchrun tests (CPU rehearsal: process start-up too slow)")
     env = {**os.environ, "GANKIT_TEST_DEVICE": a.device, "PYTHONUNBUFFERED": "1"}
+    if a.tiny:  # plumbing only: no compilation, no process start-ups (each costs seconds)
+        cmd += ["-k", "not torchrun and not compiled"]
+        env["GANKIT_TEST_COMPILE"] = "0"
+        deselected.append("--tiny: the two torchrun tests and the compiled sync-free step; "
+                          "torch.compile off")
     done = subprocess.run(cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT)
     print(done.stdout, flush=True)
@@ -133,6 +135,11 @@ def part_tests(a: argparse.Namespace) -> dict:
     return result
 
 
+def tiny_over(a: argparse.Namespace) -> dict:
+    """--tiny checks the plumbing: torch.compile (tens of seconds per net) stays off."""
+    return {"train.compile": False} if a.tiny else {}
+
+
 def speed_models(a: argparse.Namespace) -> list:
     """The three models of benchmarks/speed.py; with --tiny, the same nets at toy widths."""
     import speed
@@ -149,7 +156,8 @@ def speed_models(a: argparse.Namespace) -> list:
                         m.shape, m.data[:256]) for i, m in enumerate(full)]
 
 
-def largest_batch(m, device, seconds: float, first: int, max_batch: int) -> dict:
+def largest_batch(m, device, seconds: float, first: int, max_batch: int,
+                  over: dict) -> dict:
     """Double the batch of one trainer (compiled once, then with dynamic shapes) until out of
     memory, `max_batch` or the time is spent; samples/s and peak memory per size."""
     import speed
@@ -160,7 +168,8 @@ def largest_batch(m, device, seconds: float, first: int, max_batch: int) -> dict
     from gankit.train.memory import peak_memory, reset_peak
 
     cuda = device.type == "cuda"
-    cfg = m.cfg.with_overrides({"train.device": device.type, "train.batch_size": first})
+    cfg = m.cfg.with_overrides({"train.device": device.type, "train.batch_size": first,
+                                **over})
     data = m.data.to(device)
     trainer = Trainer(cfg, speed.Synthetic(data[:max(first, 256)]))
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -206,6 +215,24 @@ def largest_batch(m, device, seconds: float, first: int, max_batch: int) -> dict
     return {"rows": rows, "largest_fitting": fits, "oom_at": oom, "note": note}
 
 
+def matmul_tflops(device, n: int, reps: int = 10) -> float:
+    """bf16 n×n×n matrix products per second, in TFLOP/s: what the GPU delivers in practice,
+    beside the data sheet's peak (mean of `reps` after 3 warm-ups)."""
+    import torch
+
+    x = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    y = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    for _ in range(3):
+        x @ y
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    for _ in range(reps):
+        x @ y
+    sync()
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
+
+
 def part_speed(a: argparse.Namespace) -> dict:
     import speed
     import torch
@@ -216,12 +243,16 @@ def part_speed(a: argparse.Namespace) -> dict:
     started, models = time.perf_counter(), speed_models(a)
     per_model = a.seconds / len(models)
     out: dict[str, Any] = {"models": [], "peak_bf16_tflops": peak / 1e12 if peak else None,
-                           "peak_source": speed.PEAK_SOURCE}
+                           "peak_source": speed.PEAK_SOURCE,
+                           "matmul_bf16_tflops": matmul_tflops(device, 8192 if cuda and
+                                                               not a.tiny else 256),
+                           "matmul_size": 8192 if cuda and not a.tiny else 256}
     for i, m in enumerate(models):
         torch._dynamo.reset()
         window = max(0.1, per_model * 0.35 / 4)  # 2 variants × 2 repeats of the comparison
         res = speed.compare(m, device, {"classic eager loop": torch.get_num_threads()},
-                            {"gankit fast path": {}}, window, 2, 20 if cuda else 2)
+                            {"gankit fast path": tiny_over(a)}, window, 2,
+                            2 if a.tiny else 20)
         classic, fast = res["classic eager loop"][0], res["gankit fast path"][0]
         flops = speed.flops_per_image(m)
         row: dict[str, Any] = {
@@ -235,7 +266,7 @@ def part_speed(a: argparse.Namespace) -> dict:
             torch._dynamo.reset()
             left = started + per_model * (i + 1) - time.perf_counter()
             sweep = largest_batch(m, device, max(left, 1.0), m.cfg.train.batch_size,
-                                  1 << 17 if cuda else 64)
+                                  64 if a.tiny else 1 << 17, tiny_over(a))
             best = max(sweep["rows"], key=lambda r: r["samples_per_s"], default=None)
             row["batch_search"] = sweep
             if best:
@@ -263,7 +294,7 @@ def part_small_mlp(a: argparse.Namespace) -> dict:
         cfg = cfg.with_overrides({"model.g_width": 32, "model.d_width": 32})
     task = build_task(cfg)
     variants = {"eager": {"train.compile": False}}
-    if cuda or not a.tiny:
+    if not a.tiny:
         variants |= {"compile default": {"train.compile": True},
                      "compile reduce-overhead (CUDA graphs)": {
                          "train.compile": True, "train.compile_mode": "reduce-overhead"}}
@@ -292,7 +323,7 @@ def part_small_mlp(a: argparse.Namespace) -> dict:
     choice = max(ok, key=lambda k: ok[k]["steps_per_s"]) if ok else "eager"
     seeds, width, batch = (3, 32, 64) if a.tiny else (8, 256, 256)
     seed_rows = {}
-    hows = ["sequential", "vmap"] + (["vmap+compile"] if cuda else [])
+    hows = ["sequential", "vmap"] + (["vmap+compile"] if cuda and not a.tiny else [])
     for how in hows:
         torch._dynamo.reset()
         try:
@@ -368,7 +399,7 @@ def part_fashion(a: argparse.Namespace) -> dict:
             preset, note = "digits-tiny", "scikit-learn's 8×8 digits (no Fashion-MNIST here)"
         minutes = min(a.seconds / 60 / 3, 0.05)
         over |= {"eval.metrics": [], "eval.n_samples": 200, "model.g_width": 8,
-                 "model.d_width": 8, "prior.dim": 16}
+                 "model.d_width": 8, "prior.dim": 16, **tiny_over(a)}
     else:
         data = find_data("fashion-mnist")
         preset, minutes, note = "fashion-dcgan", 2.0, f"Fashion-MNIST from {data}"
@@ -393,7 +424,8 @@ def part_keras_mnist(a: argparse.Namespace) -> dict:
     reserve = 10 if a.tiny else 45  # evaluation: 10,000 samples through the classifier
     if a.tiny:
         over |= {"train.steps": 20, "train.pretrain_d_samples": 64, "eval.metrics": [],
-                 "eval.n_samples": 200, "model.g_width": 16, "model.d_width": 16}
+                 "eval.n_samples": 200, "model.g_width": 16, "model.d_width": 16,
+                 **tiny_over(a)}
     row = train_for("seed003-mnist", over, max(1.0, a.seconds - reserve),
                     Path(a.work) / "keras-mnist")
     return {"data": data, **row, "finished": row["steps"] >= row["target_steps"]}
@@ -411,7 +443,8 @@ def part_pacgan(a: argparse.Namespace) -> dict:
     for name, pack in methods.items():
         torch._dynamo.reset()
         over = {"train.device": a.device, "train.pack": pack, "train.batch_size": 100 * pack,
-                "train.ckpt_every": 1_000_000, "train.frame_every": 1_000_000, **choice}
+                "train.ckpt_every": 1_000_000, "train.frame_every": 1_000_000, **choice,
+                **tiny_over(a)}
         if a.tiny:
             over |= {"model.g_width": 32, "model.d_width": 32, "train.steps": 200,
                      "eval.n_samples": 500}
@@ -432,7 +465,8 @@ def part_stacked(a: argparse.Namespace) -> dict:
                             "train.ckpt_every": 1_000_000, "train.frame_every": 1_000_000}
     if a.tiny:
         over |= {"train.steps": 20, "eval.metrics": [], "eval.n_samples": 200,
-                 "model.g_width": 8, "model.d_width": 8, "data.n_train": 1000}
+                 "model.g_width": 8, "model.d_width": 8, "data.n_train": 1000,
+                 **tiny_over(a)}
     row = train_for("stacked-mnist-dcgan", over, max(1.0, a.seconds - (5 if a.tiny else 30)),
                     Path(a.work) / "stacked")
     return {"data": data, **row, "finished": row["steps"] >= row["target_steps"]}
@@ -619,8 +653,9 @@ def status_line(name: str, res: dict) -> str:
            f"{(res.get('reason') or '').replace('|', '/')[:200]} |"
 
 
-def render(results: dict) -> tuple[str, str]:
-    """(the BENCHMARKS.md section body, the docs/speed.md block) from a run's JSON."""
+def render(results: dict, grid: str | None = None) -> tuple[str, str]:
+    """(the BENCHMARKS.md section body, the docs/speed.md block) from a run's JSON; `grid`: the
+    Fashion-MNIST sample grid's path in the repository, if recorded."""
     m, parts = results["meta"], results["parts"]
     lines = [
         "## GPU check (benchmarks/gpu_check.py)", "",
@@ -636,11 +671,12 @@ def render(results: dict) -> tuple[str, str]:
         lines += ["", f"CUDA tests: {t.get('passed', 0)} passed, {t.get('failed', 0)} failed, "
                   f"{t.get('skipped', 0)} skipped."]
         lines += [f"- `{k}`: {v}" for k, v in t["tests"].items() if not v.startswith("passed")]
-    s = parts.get("speed", {})
+    s, speed_table = parts.get("speed", {}), []
     if s.get("models"):
         lines += ["", "### Speed: classic eager loop vs gankit fast path, side by side", "",
                   f"Peak dense bf16: {f(s.get('peak_bf16_tflops'))} TFLOP/s "
-                  f"({s.get('peak_source', '')}).", "",
+                  f"({s.get('peak_source', '')}); a {s.get('matmul_size')}³ bf16 matrix product "
+                  f"ran at {f(s.get('matmul_bf16_tflops'))} TFLOP/s here.", "",
                   "| model | batch | classic, samples/s | gankit, samples/s | ratio | GFLOP/image "
                   "| % of peak bf16 | best batch: samples/s, % of peak | largest batch | "
                   "fast path |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -653,6 +689,7 @@ def render(results: dict) -> tuple[str, str]:
                 f"{f(r['fast_samples_per_s'])} | {r['ratio']:.2f}× | {r['gflop_per_image']:.3f}"
                 f" | {pct(r.get('peak_fraction'))} | {best} | {sweep.get('note', '—')} | "
                 f"{r['fast_path']} |")
+        speed_table = lines[-len(s["models"]) - 2:]
     mlp = parts.get("small_mlp", {})
     if mlp.get("trainer"):
         lines += ["", f"### Small MLPs ({mlp['config']}; one seed, gankit's trainer)", "",
@@ -680,6 +717,8 @@ def render(results: dict) -> tuple[str, str]:
                   f"{f(fa.get('fd_over_noisy'))} | {f(fa.get('kid_classifier'))} | "
                   f"{f(fa.get('is_classifier'))} | {f(fa.get('classes_present'))} | "
                   f"{'met' if fa.get('goal_met') else 'not met'} |"]
+        if grid:
+            lines += ["", f"![fixed-noise samples after {fa['minutes']:g} minutes]({grid})"]
     for key, title, metrics in (
             ("keras_mnist", "Keras MNIST GAN of the implementation notes",
              ("fd_classifier", "fd_classifier_noisy", "classes_present", "is_classifier")),
@@ -707,21 +746,29 @@ def render(results: dict) -> tuple[str, str]:
                           f"From BENCHMARKS.md, section `gpu-check` (`{m['command']}`, "
                           f"{m.get('gpu', 'no GPU')}, torch {m['torch']}, CUDA {m['cuda']}, "
                           f"{m['date']}):", "",
-                          *[ln for ln in lines if ln.startswith("|")
-                            and ("DCGAN" in ln or "toy MLP" in ln or ln.startswith("| model")
-                                 or ln.startswith("|---|---|---|---|---|---|---|---|---|"))],
+                          *(speed_table or ["The speed part did not run: see the section."]),
                           "<!-- /gpu-check -->"])
     return body, speed_md
 
 
-def write_docs(results: dict) -> list[Path]:
+def write_docs(results: dict, folder: Path | None = None) -> list[Path]:
+    """BENCHMARKS.md's `gpu-check` section and docs/speed.md's block; the Fashion-MNIST grid
+    beside the JSON (in `folder`) is copied to docs/images/."""
     from report import write_section
 
     if results["meta"].get("tiny") or results["meta"].get("device") != "cuda":
         fail("these results come from a --tiny or CPU rehearsal; only a full GPU run is "
              "recorded in BENCHMARKS.md")
-    body, block = render(results)
-    written = [write_section("gpu-check", body)]
+    written, grid = [], None
+    png = Path(folder) / "fashion-grid.png" if folder else None
+    if png is not None and png.is_file() and results["parts"].get("fashion", {}).get("steps"):
+        target = ROOT / "docs" / "images" / "gpu-check-fashion.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, target)
+        grid = target.relative_to(ROOT).as_posix()
+        written.append(target)
+    body, block = render(results, grid)
+    written.append(write_section("gpu-check", body))
     text = SPEED_MD.read_text()
     pattern = re.compile(r"<!-- gpu-check -->.*?<!-- /gpu-check -->", re.S)
     if pattern.search(text):
@@ -760,7 +807,8 @@ def main() -> None:
     if a.record:
         if not a.record.is_file():
             fail(f"no results file at {a.record}")
-        print("\n".join(map(str, write_docs(json.loads(a.record.read_text())))))
+        print("\n".join(map(str, write_docs(json.loads(a.record.read_text()),
+                                             a.record.parent))))
         return
     if a.budget_minutes <= 0:
         fail("--budget-minutes must be positive")
@@ -784,7 +832,7 @@ def main() -> None:
     print(f"wrote {Path(a.out) / RESULT_NAME} and {Path(a.out) / LOG_NAME}"
           + (f"; failed: {', '.join(bad)}" if bad else ""))
     if a.write:
-        print("\n".join(map(str, write_docs(results))))
+        print("\n".join(map(str, write_docs(results, Path(a.out)))))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ rank in a real process group (NCCL on a GPU).
 The device comes from $GANKIT_TEST_DEVICE, else CUDA when there is one; on a machine without a
 GPU the module is skipped. `benchmarks/gpu_check.py` runs it on the GPU, and its CPU rehearsal
 (`--device cpu --tiny`) runs it with GANKIT_TEST_DEVICE=cpu so that it cannot rot between GPU
-runs; on CPU torch.compile is left off unless GANKIT_TEST_COMPILE=1 (it costs tens of seconds on
-a small CPU), and the sync-debug test, CUDA's own, is skipped.
+runs. torch.compile is on for CUDA and off for CPU (it costs tens of seconds on a small CPU);
+GANKIT_TEST_COMPILE=1/0 overrides that. The sync-debug tests, CUDA's own, skip on CPU.
 """
 
 import json
@@ -32,7 +32,7 @@ from test_faults import poison_g_loss, tiny_cfg
 
 DEVICE = os.environ.get("GANKIT_TEST_DEVICE") or ("cuda" if torch.cuda.is_available() else "")
 CUDA = DEVICE.startswith("cuda")
-COMPILE = CUDA or os.environ.get("GANKIT_TEST_COMPILE") == "1"
+COMPILE = os.environ.get("GANKIT_TEST_COMPILE", "1" if CUDA else "0") == "1"
 pytestmark = pytest.mark.skipif(
     not DEVICE, reason="needs a CUDA device (or GANKIT_TEST_DEVICE=cpu, as the CPU rehearsal of "
                        "benchmarks/gpu_check.py sets it)")
@@ -101,7 +101,7 @@ def test_the_full_fast_path_trains_close_to_eager_fp32(conv):
 @pytest.mark.skipif(not CUDA, reason="CUDA's sync debug mode")
 @pytest.mark.parametrize("conv", [True, False], ids=["dcgan", "mlp"])
 def test_the_compiled_step_makes_no_host_synchronisation(conv):
-    _, trainer = trainers(conv, on_device())  # the device's automatic fast path
+    _, trainer = trainers(conv, on_device("train.compile=true"))  # CUDA's automatic fast path
     assert trainer.fast.compile and trainer.fast.fused_adam
     for _ in range(3):
         trainer.train_step()  # warm-up: compilation and lazy initialisation synchronise

@@ -40,7 +40,7 @@ def test_the_cpu_rehearsal_runs_every_part_and_reports_each(tmp_path):
     assert meta["device"] == "cpu" and meta["tiny"] and meta["torch"] == torch.__version__
     tests = parts["tests"]
     assert tests["passed"] >= 5 and tests["failed"] == 0
-    assert any(v.startswith("skipped: CUDA") for v in tests["tests"].values())
+    assert any(v.startswith("skipped") for v in tests["tests"].values())  # CUDA-only ones
     speed = parts["speed"]["models"]
     assert [r["model"].split(" (")[0] for r in speed] == ["toy MLP", "DCGAN 28×28",
                                                           "DCGAN 64×64"]
