@@ -71,13 +71,13 @@ class Part:
 
 
 PARTS = (
-    Part("tests", 60, 25, 30, "CUDA tests (tests/test_cuda.py)"),
+    Part("tests", 75, 25, 30, "CUDA tests (tests/test_cuda.py)"),
     Part("speed", 90, 10, 30, "classic eager loop vs gankit fast path; FLOPs; largest batch"),
     Part("small_mlp", 30, 8, 10, "small MLPs: compile modes, several seeds with torch.func"),
     Part("fashion", 165, 10, 150, "Fashion-MNIST DCGAN recipe, 2 minutes of training"),
     Part("keras_mnist", 75, 5, 30, "Keras MNIST GAN of the implementation notes, 10,000 steps",
          "mnist"),
-    Part("pacgan", 45, 8, 20, "PacGAN 2-D grid, GAN and PacGAN4, up to 400,000 steps"),
+    Part("pacgan", 30, 8, 20, "PacGAN 2-D grid, GAN and PacGAN4, up to 400,000 steps"),
     Part("stacked", 15, 5, 10, "Stacked MNIST (1,000 modes), up to the published length",
          "mnist"),
 )
@@ -98,10 +98,9 @@ class Skip(Exception):
 # the parts (each runs in a child process: `gpu_check.py --part NAME ...`)
 # ------------------------------------------------------------------------------------------------
 def part_tests(a: argparse.Namespace) -> dict:
-    import xml.etree.ElementTree as ET
-
     junit = Path(a.work) / "tests.xml"
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-v",
+           "-rs",
            f"--junitxml={junit}", "tests/test_cuda.py",
            "tests/test_fastpath.py::test_the_cuda_step_makes_no_host_synchronisation"]
     deselected = []
@@ -111,28 +110,54 @@ def part_tests(a: argparse.Namespace) -> dict:
         env["GANKIT_TEST_COMPILE"] = "0"
         deselected.append("--tiny: the two torchrun tests and the compiled sync-free step; "
                           "torch.compile off")
-    done = subprocess.run(cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT)
-    print(done.stdout, flush=True)
-    outcomes: dict[str, str] = {}
-    if junit.exists():
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            name = case.get("name", "?")
-            bad = case.find("failure") if case.find("failure") is not None else case.find("error")
-            skipped = case.find("skipped")
-            if bad is not None:
-                outcomes[name] = "failed: " + (bad.get("message") or "")[:300]
-            elif skipped is not None:
-                outcomes[name] = "skipped: " + (skipped.get("message") or "")[:200]
-            else:
-                outcomes[name] = "passed"
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:  # stop before the parent's kill, so that the tests done so far are reported
+        output, _ = proc.communicate(timeout=max(5.0, a.deadline - time.time() - 5))
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        output, _ = proc.communicate()
+        timed_out = True
+    print(output, flush=True)
+    outcomes = junit_outcomes(junit) if junit.exists() and not timed_out else {}
+    if not outcomes:  # killed: the verbose lines say what finished
+        for name, word in re.findall(r"^tests/\S+?::(\S+) (PASSED|FAILED|SKIPPED|ERROR)",
+                                     output, re.M):
+            outcomes[name] = {"PASSED": "passed", "SKIPPED": "skipped"}.get(word, "failed")
     counts = {k: sum(v.startswith(k) for v in outcomes.values())
               for k in ("passed", "failed", "skipped")}
-    result = {"tests": outcomes, **counts, "deselected": deselected, "pytest_rc": done.returncode}
-    if done.returncode not in (0,) or counts["failed"] or not outcomes:
-        result["status"] = "failed"
-        result["reason"] = f"pytest exit {done.returncode}, {counts['failed']} failed"
+    result = {"tests": outcomes, **counts, "deselected": deselected,
+              "pytest_rc": None if timed_out else proc.returncode}
+    if timed_out:
+        result |= {"status": "timeout", "reason": f"pytest stopped at the part's deadline after "
+                   f"{len(outcomes)} tests ({counts['failed']} failed)"}
+    elif proc.returncode != 0 or counts["failed"] or not outcomes:
+        result |= {"status": "failed",
+                   "reason": f"pytest exit {proc.returncode}, {counts['failed']} failed"}
     return result
+
+
+def junit_outcomes(junit: Path) -> dict[str, str]:
+    import xml.etree.ElementTree as ET
+
+    outcomes = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = case.get("name", "?")
+        bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+        skipped = case.find("skipped")
+        if bad is not None:
+            outcomes[name] = "failed: " + (bad.get("message") or "")[:300]
+        elif skipped is not None:
+            outcomes[name] = "skipped: " + (skipped.get("message") or "")[:200]
+        else:
+            outcomes[name] = "passed"
+    return outcomes
+
+
+def save_partial(a: argparse.Namespace, result: dict) -> None:
+    """What a part has measured so far: reported even if the part is killed later."""
+    (Path(a.work) / f"{a.part}.partial.json").write_text(json.dumps(result, default=str))
 
 
 def tiny_over(a: argparse.Namespace) -> dict:
@@ -248,6 +273,10 @@ def part_speed(a: argparse.Namespace) -> dict:
                                                                not a.tiny else 256),
                            "matmul_size": 8192 if cuda and not a.tiny else 256}
     for i, m in enumerate(models):
+        if time.time() > a.deadline - 20:
+            out["models"].append({"model": m.name, "skipped": "the part's time ran out"})
+            out["out_of_time"] = True
+            continue
         torch._dynamo.reset()
         window = max(0.1, per_model * 0.35 / 4)  # 2 variants × 2 repeats of the comparison
         res = speed.compare(m, device, {"classic eager loop": torch.get_num_threads()},
@@ -274,6 +303,7 @@ def part_speed(a: argparse.Namespace) -> dict:
                 row["best_samples_per_s"] = best["samples_per_s"]
                 row["best_peak_fraction"] = flops * best["samples_per_s"] / peak if peak else None
         out["models"].append(row)
+        save_partial(a, out)
     return out
 
 
@@ -319,6 +349,7 @@ def part_small_mlp(a: argparse.Namespace) -> dict:
                                   "overrides": over}
             traceback.print_exc()
         print(name, json.dumps(trainer_rows[name]), flush=True)
+        save_partial(a, {"trainer": trainer_rows})
     ok = {k: v for k, v in trainer_rows.items() if "steps_per_s" in v and v["finite"]}
     choice = max(ok, key=lambda k: ok[k]["steps_per_s"]) if ok else "eager"
     seeds, width, batch = (3, 32, 64) if a.tiny else (8, 256, 256)
@@ -452,6 +483,7 @@ def part_pacgan(a: argparse.Namespace) -> dict:
         row["fraction_of_paper_steps"] = row["steps"] / PAPER_PACGAN_STEPS
         rows[name] = row
         print(name, json.dumps(row), flush=True)
+        save_partial(a, {"methods": rows})
     p4 = rows["PacGAN4"]
     met = p4["modes"] >= 24.5 and p4["reverse_kl"] <= 0.05
     return {"methods": rows, "compile_choice": choice,
@@ -487,6 +519,8 @@ def child(a: argparse.Namespace) -> None:
     started = time.perf_counter()
     try:
         result = {"status": "ok", **RUNNERS[a.part](a)}
+        if result["status"] == "ok" and result.pop("out_of_time", False):
+            result |= {"status": "timeout", "reason": "the share ran out before the part's end"}
     except Skip as e:
         result = {"status": "skipped", "reason": str(e)}
     except BaseException as e:
@@ -595,8 +629,9 @@ def run_parts(a: argparse.Namespace) -> dict:
             results["parts"][part.name] = res
             line = f"{part.name}: {res['status']}" + (f" ({res['reason']})"
                                                       if res.get("reason") else "")
-            print(f"[{time.strftime('%H:%M:%S')}] {line} in {res.get('seconds', 0):.0f} s "
-                  f"(share {seconds:.0f} s)", flush=True)
+            ran = f" in {res.get('seconds', 0):.0f} s (share {seconds:.0f} s)" \
+                if res["status"] != "skipped" or "seconds" in res else ""
+            print(f"[{time.strftime('%H:%M:%S')}] {line}{ran}", flush=True)
             log.write(f"== {line}\n")
             log.flush()
             todo = todo[1:]
@@ -608,13 +643,16 @@ def run_parts(a: argparse.Namespace) -> dict:
 def run_child(a: argparse.Namespace, part: Part, seconds: float, timeout: float, env: dict,
               log) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--part", part.name, "--seconds",
-           f"{seconds:.1f}", "--device", a.device, "--out", str(a.out), "--work", str(a.work)]
+           f"{seconds:.1f}", "--deadline", f"{time.time() + timeout:.0f}", "--device", a.device,
+           "--out", str(a.out), "--work", str(a.work)]
     if a.tiny:
         cmd.append("--tiny")
     log.write(f"\n== {part.name}: {part.what}; share {seconds:.0f} s\n$ {shlex.join(cmd)}\n")
     log.flush()
     result_file = Path(a.work) / f"{part.name}.json"
+    partial = Path(a.work) / f"{part.name}.partial.json"
     result_file.unlink(missing_ok=True)
+    partial.unlink(missing_ok=True)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -623,8 +661,11 @@ def run_child(a: argparse.Namespace, part: Part, seconds: float, timeout: float,
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)  # the part and whatever it started (pytest, torchrun)
         proc.wait()
-        return {"status": "timeout", "seconds": round(time.perf_counter() - started, 1),
-                "reason": f"killed after {timeout:.0f} s (share {seconds:.0f} s + grace)"}
+        done = json.loads(partial.read_text()) if partial.exists() else {}
+        return {**done, "status": "timeout",
+                "seconds": round(time.perf_counter() - started, 1),
+                "reason": f"killed after {timeout:.0f} s (share {seconds:.0f} s + grace)"
+                          + ("; what it had measured is kept" if done else "")}
     if result_file.exists():
         res = json.loads(result_file.read_text())
         if rc != 0 and res["status"] == "ok":
@@ -681,6 +722,9 @@ def render(results: dict, grid: str | None = None) -> tuple[str, str]:
                   "| % of peak bf16 | best batch: samples/s, % of peak | largest batch | "
                   "fast path |", "|---|---|---|---|---|---|---|---|---|---|"]
         for r in s["models"]:
+            if "skipped" in r:
+                lines.append(f"| {r['model']} | not measured: {r['skipped']} |" + " |" * 8)
+                continue
             sweep = r.get("batch_search", {})
             best = (f"{r['best_batch']}: {f(r['best_samples_per_s'])}, "
                     f"{pct(r.get('best_peak_fraction'))}") if r.get("best_batch") else "—"
@@ -800,6 +844,7 @@ def main() -> None:
                     help="no run: write the numbers of a saved gpu-check.json into the docs")
     ap.add_argument("--part", help=argparse.SUPPRESS)
     ap.add_argument("--seconds", type=float, default=60.0, help=argparse.SUPPRESS)
+    ap.add_argument("--deadline", type=float, default=float("inf"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.part:
         child(a)

@@ -108,8 +108,9 @@ def test_record_writes_benchmarks_and_speed_md_and_rewrites_in_place(tmp_path, m
 def test_shares_follow_the_nominal_seconds_and_keep_minimums():
     parts = list(gpu_check.PARTS)
     assert sum(p.full for p in parts) == 8 * 60  # the default budget, split as planned
-    assert gpu_check.shares(480, parts, tiny=False) == pytest.approx(60)
-    assert gpu_check.shares(240, parts, tiny=False) == pytest.approx(30)
+    assert gpu_check.shares(480, parts, tiny=False) == pytest.approx(75)
+    assert gpu_check.shares(240, parts, tiny=False) == pytest.approx(37.5)
+    assert gpu_check.shares(100, parts, tiny=False) == 30  # the tests' minimum
     fashion = parts[3:]
     assert gpu_check.shares(200, fashion, tiny=False) == 150  # two fixed minutes + evaluation
     assert gpu_check.shares(100, fashion, tiny=False) == 100  # (then skipped: below minimum)
