@@ -112,7 +112,7 @@ def test_shares_follow_the_nominal_seconds_and_keep_minimums():
     assert gpu_check.shares(240, parts, tiny=False) == pytest.approx(37.5)
     assert gpu_check.shares(100, parts, tiny=False) == 30  # the tests' minimum
     fashion = parts[3:]
-    assert gpu_check.shares(200, fashion, tiny=False) == 150  # two fixed minutes + evaluation
+    assert gpu_check.shares(200, fashion, tiny=False) == 140  # two fixed minutes + evaluation
     assert gpu_check.shares(100, fashion, tiny=False) == 100  # (then skipped: below minimum)
     assert gpu_check.shares(480, parts, tiny=True) == parts[0].tiny
 
