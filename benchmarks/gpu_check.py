@@ -57,6 +57,7 @@ BUNDLE = ROOT / ".gpu"
 RESULT_NAME, LOG_NAME = "gpu-check.json", "gpu-check.log"
 SPEED_MD = ROOT / "docs" / "speed.md"
 PAPER_PACGAN_STEPS = 400_000
+PACGAN_GOAL = "PacGAN4 ≥ 24.5 of 25 modes, reverse KL ≤ 0.05, at 400,000 steps"
 NO_DOWNLOAD = {"GANKIT_MNIST_MIRRORS": "http://127.0.0.1:9/no-download-during-the-gpu-check/"}
 
 
@@ -353,7 +354,8 @@ def part_small_mlp(a: argparse.Namespace) -> dict:
             traceback.print_exc()
         print(name, json.dumps(trainer_rows[name]), flush=True)
         save_partial(a, {"trainer": trainer_rows})
-    ok = {k: v for k, v in trainer_rows.items() if "steps_per_s" in v and v["finite"]}
+        ok = {k: v for k, v in trainer_rows.items() if "steps_per_s" in v and v["finite"]}
+        (Path(a.work) / "trainer_modes.json").write_text(json.dumps(ok))  # for the PacGAN part
     choice = max(ok, key=lambda k: ok[k]["steps_per_s"]) if ok else "eager"
     seeds, width, batch = (3, 32, 64) if a.tiny else (8, 256, 256)
     seed_rows = {}
@@ -368,9 +370,9 @@ def part_small_mlp(a: argparse.Namespace) -> dict:
             seed_rows[how] = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
             traceback.print_exc()
         print(how, json.dumps(seed_rows[how]), flush=True)
+        save_partial(a, {"trainer": trainer_rows, "multiseed": seed_rows})
     good = {k: v for k, v in seed_rows.items() if "seed_steps_per_s" in v and v["finite"]}
     multi = max(good, key=lambda k: good[k]["seed_steps_per_s"]) if good else None
-    (Path(a.work) / "trainer_modes.json").write_text(json.dumps(ok))
     return {"trainer": trainer_rows, "trainer_choice": choice, "config": "toy-grid-pacgan, GAN",
             "multiseed": seed_rows, "multiseed_choice": multi,
             "multiseed_setup": f"{seeds} seeds of a plain {width}-wide 3-layer MLP GAN, "
@@ -495,7 +497,7 @@ def part_pacgan(a: argparse.Namespace) -> dict:
     p4 = rows["PacGAN4"]
     met = p4["modes"] >= 24.5 and p4["reverse_kl"] <= 0.05
     return {"methods": rows, "trainer_mode": best or "the device's default fast path",
-            "goal": "PacGAN4 ≥ 24.5 of 25 modes, reverse KL ≤ 0.05, at 400,000 steps",
+            "goal": PACGAN_GOAL,
             "goal_met": met if p4["steps"] >= PAPER_PACGAN_STEPS else None}
 
 
@@ -643,9 +645,9 @@ def run_parts(a: argparse.Namespace) -> dict:
             log.write(f"== {line}\n")
             log.flush()
             todo = todo[1:]
-    results["meta"]["wall_seconds"] = round(budget - (deadline - time.monotonic()), 1)
-    (out / RESULT_NAME).write_text(json.dumps(results, indent=1, default=str) + "\n")
-    return results
+            results["meta"]["wall_seconds"] = round(budget - (deadline - time.monotonic()), 1)
+            (out / RESULT_NAME).write_text(json.dumps(results, indent=1, default=str) + "\n")
+    return results  # written after every part: a run killed from outside keeps what it did
 
 
 def run_child(a: argparse.Namespace, part: Part, seconds: float, timeout: float, env: dict,
@@ -744,19 +746,20 @@ def render(results: dict, grid: str | None = None) -> tuple[str, str]:
         speed_table = lines[-len(s["models"]) - 2:]
     mlp = parts.get("small_mlp", {})
     if mlp.get("trainer"):
-        lines += ["", f"### Small MLPs ({mlp['config']}; one seed, gankit's trainer)", "",
+        config = mlp.get("config", "toy-grid-pacgan, GAN")
+        lines += ["", f"### Small MLPs ({config}; one seed, gankit's trainer)", "",
                   "| variant | steps/s | warm-up s |", "|---|---|---|"]
         for k, v in mlp["trainer"].items():
             lines.append(f"| {k} | {f(v.get('steps_per_s'))} | {f(v.get('warmup_s'))} |"
                          if "error" not in v else f"| {k} | failed: {v['error'][:120]} | |")
-        lines += ["", f"Fastest once warm: {mlp['trainer_choice']}; the PacGAN part takes the "
-                  "mode that does the most steps in its time, warm-up included.", "",
-                  f"Several seeds in one process ({mlp['multiseed_setup']}):", "",
+        lines += ["", f"Fastest once warm: {mlp.get('trainer_choice', '—')}; the PacGAN part "
+                  "takes the mode that does the most steps in its time, warm-up included.", "",
+                  f"Several seeds in one process ({mlp.get('multiseed_setup', '')}):", "",
                   "| how | seed-steps/s | warm-up s |", "|---|---|---|"]
-        for k, v in mlp["multiseed"].items():
+        for k, v in mlp.get("multiseed", {}).items():
             lines.append(f"| {k} | {f(v.get('seed_steps_per_s'))} | {f(v.get('warmup_s'))} |"
                          if "error" not in v else f"| {k} | failed: {v['error'][:120]} | |")
-        lines += ["", f"Faster: {mlp['multiseed_choice']}."]
+        lines += ["", f"Faster: {mlp.get('multiseed_choice', '—')}."]
     fa = parts.get("fashion", {})
     if fa.get("status") == "ok":
         lines += ["", f"### Fashion-MNIST DCGAN recipe, {fa['minutes']:g} minutes on the GPU", "",
@@ -792,7 +795,7 @@ def render(results: dict, grid: str | None = None) -> tuple[str, str]:
                          f" | {f(r.get('hq_fraction'))} | {f(r.get('reverse_kl'))} | "
                          f"{r['fast_path']} |")
         goal = pg.get("goal_met")
-        lines += ["", f"Goal ({pg['goal']}): " + ("not judged: the run did not reach 400,000 "
+        lines += ["", f"Goal ({PACGAN_GOAL}): " + ("not judged: the run did not reach 400,000 "
                                                    "steps" if goal is None else
                                                    "met" if goal else "not met") + "."]
     body = "\n".join(lines) + "\n"

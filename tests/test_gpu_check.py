@@ -82,6 +82,13 @@ def gpu_results() -> dict:
             "parts": {"tests": {"status": "ok", "seconds": 50},
                       "speed": {"status": "ok", "seconds": 80, "peak_bf16_tflops": 989.4,
                                 "peak_source": "data sheet", "models": [row]},
+                      "small_mlp": {"status": "timeout", "reason": "killed", "seconds": 75,
+                                    "trainer": {"eager": {"steps_per_s": 500.0,
+                                                          "warmup_s": 1.0}}},
+                      "pacgan": {"status": "timeout", "reason": "killed", "methods": {
+                          "GAN": {"steps": 1000, "steps_per_s": 100.0, "modes": 20,
+                                  "hq_fraction": 0.5, "reverse_kl": 0.3,
+                                  "fast_path": "eager fp32"}}},
                       "stacked": {"status": "skipped", "reason": "no mnist data"}}}
 
 
@@ -100,6 +107,7 @@ def test_record_writes_benchmarks_and_speed_md_and_rewrites_in_place(tmp_path, m
     assert "| DCGAN 64×64 (RGB, width 64, nz 100, batch 128) | 128 | 1,000 | 4,000 | 4.00×" in text
     assert "NVIDIA H200" in text and "torch 2.11.0+cu130, CUDA 13.0" in text
     assert "| stacked | skipped | 0 | no mnist data |" in text
+    assert "| eager | 500 | 1 |" in text and "| GAN | 1,000 | 100 | 20 |" in text  # partial
     assert md.count("<!-- gpu-check -->") == 1 and md.index("<!-- gpu-check -->") < \
         md.index("## Faults")
     assert "| DCGAN 64×64" in md.split("<!-- gpu-check -->")[1]
