@@ -27,8 +27,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/toy.py
 
 # On a GPU machine with torch preinstalled (no venv): docs/speed.md, "The GPU check".
-# GPU_CHECK_ARGS="--device cpu --tiny" rehearses it on a CPU; benchmarks/gpu_bundle.sh packs the
-# wheels and data a machine without network needs.
+# Rehearsal here: make gpu-check GPU_PYTHON=.venv/bin/python GPU_CHECK_ARGS="--device cpu --tiny";
+# benchmarks/gpu_bundle.sh packs the wheels and data a machine without network needs.
 GPU_PYTHON ?= python3
 gpu-check:  ## every CUDA path and the long protocols, in one budgeted run
 	PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH} $(GPU_PYTHON) benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
