@@ -69,13 +69,14 @@ GANKIT_DATA_DIR="$B/data" GANKIT_MNIST_MIRRORS="http://127.0.0.1:9/" \
 import os, shutil, sys
 from pathlib import Path
 
-from gankit.config import load_preset
+from gankit.config import load_preset, preset_names
 from gankit.data.images import CACHE_ENV, cache_dir
 from gankit.metrics.classifier import classifier_path
 from gankit.tasks import build_task
 
 bundle = Path(sys.argv[1])
-for preset in ("fashion-dcgan", "seed003-mnist"):
+mnist = [n for n in preset_names() if load_preset(n).data.name == "mnist"][:1]
+for preset in ["fashion-dcgan", *mnist]:  # one classifier per data set
     try:
         task = build_task(load_preset(preset).with_overrides({"data.download": False}))
         data = task.data
