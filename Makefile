@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test test-all lint bench clean
+.PHONY: demo test test-all lint bench gpu-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/toy.py
+
+# On a GPU machine with torch preinstalled (no venv): docs/speed.md, "The GPU check".
+# Rehearsal here: make gpu-check GPU_PYTHON=.venv/bin/python GPU_CHECK_ARGS="--device cpu --tiny";
+# benchmarks/gpu_bundle.sh packs the wheels and data a machine without network needs.
+GPU_PYTHON ?= python3
+gpu-check:  ## every CUDA path and the long protocols, in one budgeted run
+	PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH} $(GPU_PYTHON) benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache *.egg-info

@@ -41,10 +41,13 @@ from gankit.nets import build_discriminator, build_generator
 from gankit.tasks import build_task
 from gankit.train.loop import Trainer
 
-#: Peak dense (no sparsity) bf16 tensor throughput, TFLOP/s, from NVIDIA's data sheets; matched
-#: against torch.cuda.get_device_name() in this order.
+#: Peak dense (no sparsity) bf16 tensor throughput, TFLOP/s, from NVIDIA's data sheets (which
+#: quote twice these numbers "with sparsity"); matched against torch.cuda.get_device_name() in
+#: this order. The H200 has the H100 SXM's tensor cores and clocks, hence its number.
 PEAK_BF16_TFLOPS = (("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.4),
                     ("H200", 989.4), ("A100", 312.0), ("L40S", 362.1), ("L4", 121.0))
+PEAK_SOURCE = ("NVIDIA's H100/H200, A100, L40S and L4 data sheets: dense bf16 tensor-core peak, "
+               "half the 'with sparsity' figure")
 NO_GPU = "not measured: no GPU lent in this session"
 
 
