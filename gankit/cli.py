@@ -55,7 +55,7 @@ def user_errors(fn):
 
 def _progress_hook(progress: Progress, task_id) -> callable:
     def on_step(trainer) -> None:
-        rec = getattr(trainer, "last_record", None)
+        rec = trainer.last_record
         stats = f"D {rec['d_loss']:.3f}  G {rec['g_loss']:.3f}" if rec else ""
         progress.update(task_id, completed=trainer.step, stats=stats)
 

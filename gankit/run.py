@@ -24,7 +24,8 @@ from gankit.metrics import compute
 from gankit.tasks import build_task
 from gankit.train import distributed
 from gankit.train.checkpoint import FILENAME
-from gankit.train.loop import SEED_EVAL, Trainer, pick_device
+from gankit.seeds import EVAL
+from gankit.train.loop import Trainer, pick_device
 from gankit.train.memory import peak_memory
 from gankit.viz.curves import read_log, save_loss_curves
 
@@ -109,7 +110,7 @@ def train(trainer: Trainer, on_step: StepHook | None = None) -> bool:
 def evaluate(trainer: Trainer) -> dict[str, Any]:
     """The registry metrics of the configured list on eval.n_samples samples, deterministic."""
     cfg = trainer.cfg
-    n, seed = cfg.eval.n_samples, cfg.train.seed + SEED_EVAL
+    n, seed = cfg.eval.n_samples, cfg.train.seed + EVAL
     started = time.perf_counter()
     fake = trainer.sample(n, seed).float()
     real = trainer.task.real_samples(n, seed)
@@ -129,9 +130,8 @@ RUN_STATS = ("peak_memory_mib", "peak_memory_kind", "processes", "train_seconds"
 
 def _run_stats(trainer: Trainer) -> dict[str, Any]:
     """The training session's memory and speed: this process's, else those metrics.json kept."""
-    stats = getattr(trainer, "run_stats", None)
-    if stats is not None:
-        return stats
+    if trainer.run_stats is not None:
+        return trainer.run_stats
     path = trainer.run_dir / "metrics.json" if trainer.run_dir is not None else None
     if path is None or not path.exists():
         return {}
@@ -146,7 +146,7 @@ def render(trainer: Trainer) -> list[Path]:
     """Every picture of the run: the task's own, plus the loss curves."""
     run_dir = trainer.run_dir
     assert run_dir is not None
-    samples = getattr(trainer, "last_eval_samples", None)
+    samples = trainer.last_eval_samples
     if samples is None:
         samples = trainer.sample(trainer.cfg.eval.n_samples)
     written = list(trainer.task.render(trainer, run_dir, samples))

@@ -190,6 +190,8 @@ def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:
 def warm_caches(todo: list[Cell]) -> None:
     """Train a task's domain classifier once, here, before the processes that all need it."""
     from gankit.tasks import build_task
+    from gankit.tasks.images import ImageTask
+    from gankit.tasks.stacked import StackedTask
 
     seen = set()
     for cell in todo:
@@ -198,7 +200,7 @@ def warm_caches(todo: list[Cell]) -> None:
             continue
         seen.add(repr(cfg.data))
         task = build_task(cfg)
-        if hasattr(task, "classifier"):  # image and stacked tasks; their metrics need it
+        if isinstance(task, ImageTask | StackedTask):  # their metrics need the classifier
             task.classifier()
 
 

@@ -251,19 +251,6 @@ class StopVote:
 _VOTES: list[StopVote] = []
 
 
-def request_stop(trainer: Any, signum: int) -> None:
-    """A signal arrived: stop after this step in a single process; under torchrun after the
-    step at which all ranks have heard of it (`poll_stop`)."""
-    if trainer.dist.enabled:
-        trainer.stop_pending = int(signum)
-    else:
-        trainer.stop_signal = signal.Signals(signum).name
-
-
-def poll_stop(trainer: Any) -> None:
-    """Called once per step on every rank: all stop after the same step when any was signalled."""
-    if trainer.stop_vote is None:
-        return
-    agreed = trainer.stop_vote.poll(getattr(trainer, "stop_pending", 0))
-    if agreed and trainer.stop_signal is None:
-        trainer.stop_signal = signal.Signals(agreed).name
+def stop_reason(signum: int) -> str:
+    """The name the trainer records for a stop the ranks agreed on (e.g. SIGTERM)."""
+    return signal.Signals(signum).name

@@ -17,15 +17,14 @@ import torch
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 from gankit.priors import sample_prior
-
-SEED_PRETRAIN = 5  # offset from the run's seed, beside loop.SEED_* streams
+from gankit.seeds import PRETRAIN
 
 
 def pretrain_discriminator(trainer) -> dict[str, float]:
     """One epoch of D on n real + n generated images; returns the epoch's mean loss and accuracy."""
     t, p = trainer.cfg.train, trainer.cfg.prior
     device = trainer.device
-    gen = torch.Generator(device="cpu").manual_seed(t.seed + SEED_PRETRAIN)
+    gen = torch.Generator(device="cpu").manual_seed(t.seed + PRETRAIN)
     data = trainer.sampler.data
     n = t.pretrain_d_samples
     idx = torch.randint(len(data), (n,), generator=gen).to(data.device)  # with replacement,

@@ -67,7 +67,7 @@ def save_grid_animation(path: Path, frames_dir: Path, ms: int = 200) -> Path | N
     return Path(path)
 
 
-def save_seed003_grid(path: Path, images: np.ndarray) -> Path:
+def save_keras_grid(path: Path, images: np.ndarray) -> Path:
     """Seed 003's figure: 'Generated Images', 3 rows × 8 columns (first 24 images)."""
     import matplotlib.pyplot as plt
 
@@ -85,7 +85,7 @@ def save_seed003_grid(path: Path, images: np.ndarray) -> Path:
     return Path(path)
 
 
-def save_seed003_losses(path: Path, records: list[dict]) -> Path | None:
+def save_keras_losses(path: Path, records: list[dict]) -> Path | None:
     """Seed 003's loss plot: Discriminator (red) and Adversarial (blue) loss per step."""
     if not records:
         return None

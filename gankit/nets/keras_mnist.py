@@ -34,7 +34,7 @@ def _bn_relu_drop(n: int, dims: int) -> list[nn.Module]:
     return [bn(n, eps=BN_EPS, momentum=BN_MOMENTUM), nn.ReLU(), nn.Dropout(DROPOUT)]
 
 
-class Seed003Generator(nn.Module):
+class KerasMnistGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, depth: int = 200, output: str = "sigmoid") -> None:
         super().__init__()
         self.depth = depth
@@ -65,7 +65,7 @@ class Seed003Generator(nn.Module):
         return self.stages(z)[-1]
 
 
-class Seed003Discriminator(nn.Module):
+class KerasMnistDiscriminator(nn.Module):
     def __init__(self, depth: int = 256, dense: int = 256) -> None:
         super().__init__()
 
