@@ -36,6 +36,9 @@ out = Console(soft_wrap=True, quiet=_QUIET)
 err = Console(stderr=True, soft_wrap=True, quiet=_QUIET)
 
 EXIT_USER_ERROR = 2
+TRUST_CODE = typer.Option(
+    "--trust-code", help="Allow a run whose config names code (package.module:name) to import "
+    "and run it. Only for run folders whose code you trust.")
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
@@ -159,11 +162,12 @@ def resume(
     steps: Annotated[
         int | None, typer.Option(help="New total of generator steps (default: the run's own).")
     ] = None,
+    trust_code: Annotated[bool, TRUST_CODE] = False,
 ) -> None:
     """Continue a run from its last complete checkpoint."""
     from gankit import run
 
-    trainer = run.open_run(run_dir, steps)
+    trainer = run.open_run(run_dir, steps, trust_code=trust_code)
     if trainer.step >= trainer.cfg.train.steps:
         out.print(f"{run_dir} already finished its {trainer.cfg.train.steps} steps; "
                   "pass --steps N with a larger N to train longer", highlight=False)
@@ -179,12 +183,13 @@ def eval_(
     inception_weights: Annotated[Path | None, typer.Option(
         "--inception-weights", help="Local TorchScript Inception weights: adds fid_inception.")
     ] = None,
+    trust_code: Annotated[bool, TRUST_CODE] = False,
 ) -> None:
     """Evaluate a run's latest checkpoint: writes metrics.json and prints the table."""
     from gankit import run
 
     require_single("gankit eval")
-    trainer = run.open_run(run_dir)
+    trainer = run.open_run(run_dir, trust_code=trust_code)
     if inception_weights is not None:
         from gankit.metrics.inception import with_inception
 
@@ -203,12 +208,13 @@ def sample(
         "samples.npy"
     ),
     seed: Annotated[int, typer.Option(help="Seed of the latent draws.")] = 0,
+    trust_code: Annotated[bool, TRUST_CODE] = False,
 ) -> None:
     """Draw samples from a run's generator into a file (format from the suffix)."""
     from gankit import run
 
     require_single("gankit sample")
-    path = run.sample_to_file(run_dir, n, out_file, seed)
+    path = run.sample_to_file(run_dir, n, out_file, seed, trust_code=trust_code)
     out.print(f"wrote {n} samples to {path}", highlight=False)
 
 

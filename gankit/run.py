@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +21,17 @@ import torch
 from gankit.config import Config
 from gankit.errors import CheckpointError, GankitError
 from gankit.metrics import compute
+from gankit.registry import require_trust
+from gankit.seeds import EVAL
 from gankit.tasks import build_task
 from gankit.train import distributed
 from gankit.train.checkpoint import FILENAME
-from gankit.seeds import EVAL
 from gankit.train.loop import Trainer, pick_device
 from gankit.train.memory import peak_memory
 from gankit.viz.curves import read_log, save_loss_curves
 
 StepHook = Callable[[Trainer], None]
+TaskFactory = Callable[[Config], Any]
 
 
 def prepare_run_dir(out: Path, force: bool) -> None:
@@ -47,8 +49,11 @@ def prepare_run_dir(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def start(cfg: Config, out: Path, force: bool = False) -> Trainer:
-    """A fresh trainer writing into a new run directory (under torchrun: rank 0 creates it)."""
+def start(cfg: Config, out: Path, force: bool = False,
+          task_factory: TaskFactory = build_task, **modules: Any) -> Trainer:
+    """A fresh trainer writing into a new run directory (under torchrun: rank 0 creates it).
+
+    `modules`: G, D, objective passed from Python (gankit.fit)."""
     info = distributed.from_env()
     distributed.local_batch(cfg.train.batch_size, cfg.train.pack, info)  # before any file
     distributed.setup(distributed.local_device(pick_device(cfg.train.device), info))
@@ -58,13 +63,16 @@ def start(cfg: Config, out: Path, force: bool = False) -> Trainer:
         (Path(out) / "config.toml").write_text(cfg.to_toml())
 
     distributed.main_first(create)
-    return Trainer(cfg, build_task(cfg), out)
+    return Trainer(cfg, task_factory(cfg), out, **modules)
 
 
-def open_run(run_dir: Path, steps: int | None = None) -> Trainer:
+def open_run(run_dir: Path, steps: int | None = None, trust_code: bool = False,
+             task_factory: TaskFactory = build_task, **modules: Any) -> Trainer:
     """The trainer of an existing run, at its last complete checkpoint.
 
     `steps` raises the run's target (total generator steps); it is saved in config.toml.
+    A config that names import paths is refused before anything is built, unless `trust_code`:
+    a run folder from someone else must not run code by being opened.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -74,7 +82,9 @@ def open_run(run_dir: Path, steps: int | None = None) -> Trainer:
             f"{run_dir} has no {FILENAME}; it was not written by `gankit train`, "
             "or the run stopped before its first checkpoint"
         )
-    trainer = Trainer.from_checkpoint(run_dir, build_task)
+    trainer = Trainer.from_checkpoint(
+        run_dir, task_factory, check=lambda cfg: require_trust(cfg, f"the config of {run_dir}",
+                                                               trust_code), **modules)
     if trainer.dist.is_main:  # temporary files of writes a kill interrupted: never complete
         for stale in [*run_dir.glob(f".{FILENAME}.*.tmp"), *run_dir.glob(".*.jsonl.tmp")]:
             stale.unlink(missing_ok=True)
@@ -90,7 +100,7 @@ def open_run(run_dir: Path, steps: int | None = None) -> Trainer:
     return trainer
 
 
-def train(trainer: Trainer, on_step: StepHook | None = None) -> bool:
+def train(trainer: Trainer, on_step: StepHook | Iterable[StepHook] | None = None) -> bool:
     """Train to the configured number of steps; True when finished, False when interrupted.
 
     Records the session's peak memory (the largest over ranks) and wall-clock speed in
@@ -157,10 +167,11 @@ def render(trainer: Trainer) -> list[Path]:
     return written
 
 
-def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None) -> Path:
+def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
+                   trust_code: bool = False) -> Path:
     if n < 1:
         raise GankitError(f"-n must be ≥ 1, got {n}")
-    trainer = open_run(run_dir)
+    trainer = open_run(run_dir, trust_code=trust_code)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     seed = int(torch.randint(0, 2**31 - 1, ())) if seed is None else seed

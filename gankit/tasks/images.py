@@ -111,7 +111,7 @@ class ImageTask:
         gif = save_grid_animation(run_dir / "training.gif", run_dir / "frames")
         if gif is not None:
             written.append(gif)
-        if self.cfg.model.g_arch == "seed003":
+        if self.cfg.model.g_arch == "keras-mnist":
             written.append(save_keras_grid(run_dir / "keras_grid.png", grid[:24]))
             loss = save_keras_losses(run_dir / "keras_loss.png",
                                        read_log(run_dir / "metrics.jsonl"))
