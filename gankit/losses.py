@@ -145,3 +145,14 @@ register_loss("least_squares", Objective(discriminator_least_squares, generator_
               critic=True)
 #: Objectives whose D output is a critic score rather than a log-odds.
 CRITIC_LOSSES = ("wasserstein", "hinge", "least_squares")
+
+
+def _given_from_python(*outputs: Tensor) -> Tensor:
+    from gankit.errors import GankitError
+
+    raise GankitError("this run's loss was passed as an object from Python: pass it again "
+                      "(gankit.open_run(path, loss=...) or gankit.fit(..., resume=True))")
+
+
+#: The name a config records for a loss object passed from Python (see gankit.api).
+register_loss("python", Objective(_given_from_python, _given_from_python))
