@@ -69,7 +69,7 @@ def one_cell(recipe: str, loss: str, seed: int, minutes: float, threads: int,
 
     def stop_at_budget(tr) -> None:
         if time.perf_counter() - started >= budget:
-            tr.stop_signal = "budget"
+            tr.request_stop("budget")
 
     run.train(trainer, stop_at_budget)
     wall = time.perf_counter() - started
