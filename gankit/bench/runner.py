@@ -12,7 +12,6 @@ import json
 import multiprocessing
 import os
 import re
-import time
 import tomllib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -157,21 +156,16 @@ def same_config(stored: str, current: str) -> bool:
 def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:
     """Train and evaluate one cell in this process (one torch thread); store result + samples."""
     import numpy as np
-    import torch
 
     from gankit import run
-    from gankit.tasks import build_task
-    from gankit.train.loop import Trainer
+    from gankit.bench.engine import train_cell
 
-    torch.set_num_threads(1)
     cfg = Config.from_toml(cell.config, source=f"cell {cell.key}")
-    trainer = Trainer(cfg, build_task(cfg), run_dir=None)
-    started = time.perf_counter()
-    if not trainer.fit(cfg.train.steps):  # SIGINT/SIGTERM: store nothing, the cell re-runs
+    trainer, seconds, finished = train_cell(cfg)
+    if not finished:  # SIGINT/SIGTERM: store nothing, the cell re-runs
         raise GankitError(f"cell {cell.key} stopped by {trainer.stop_signal} at step "
                           f"{trainer.step}; finished cells are kept: run the command again "
                           "to continue")
-    seconds = time.perf_counter() - started
     metrics = run.evaluate(trainer)
     samples = trainer.last_eval_samples.cpu().numpy()
     np.save(folder / f"{cell.key}.npy", samples.astype(np.float32))
