@@ -91,6 +91,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # CPU threads; 0 = torch's default (one per core)
     log_every: int = 100  # steps between lines of metrics.jsonl
+    tensorboard: bool = False  # also write TensorBoard event files (run_dir/tensorboard/)
     ckpt_every: int = 1000  # steps between checkpoints
     frame_every: int = 250  # steps between frames of the training animation
     pretrain_d_samples: int = 0  # Keras recipe: pretrain D 1 epoch on this many real + fake; 0 off

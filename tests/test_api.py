@@ -206,3 +206,17 @@ def test_examples_run(tmp_path, monkeypatch, capsys, script, args):
     assert "Run(" in capsys.readouterr().out
     assert (tmp_path / "run" / "checkpoint.pt").is_file()
     assert (tmp_path / "run" / "metrics.json").is_file()
+
+
+def test_tensorboard_logs_or_one_line_when_missing(tmp_path):
+    """train.tensorboard = true writes event files beside metrics.jsonl; without the optional
+    extra installed, one line says which package to install."""
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        with pytest.raises(GankitError, match=r"gankit\[tensorboard\]"):
+            gankit.fit(*nets(), data(), overrides={**TINY, "train.tensorboard": True}, steps=2)
+        return
+    gankit.fit(*nets(), data(), overrides={**TINY, "train.tensorboard": True}, steps=10,
+               out=tmp_path / "tb", evaluate=False)
+    assert list((tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*"))

@@ -155,7 +155,7 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
               f"Command: `{info['command']}`  \nMachine: {info['machine']}  \n"
               f"Date: {info['date']}; {info['jobs']} processes, "
               f"{info['wall_seconds'] / 60:.1f} min wall time{reused_note(info)}.  \n"
-              "Mean ± std over seeds; *paper* columns: the published value (ANCHORS.md).\n\n")
+              "Mean ± std over seeds; *paper* columns: the published value of the paper.\n\n")
     paths = {"table": out / "table.md", "csv": out / "results.csv",
              "json": out / "results.json"}
     paths["table"].write_text(header + table)

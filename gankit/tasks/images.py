@@ -2,7 +2,7 @@
 grids every `frame_every` steps, and the pictures of a finished run.
 
 Pixels live in the training range `data.pixel_range` ([-1, 1] for tanh generators, [0, 1] for
-seed 003's sigmoid); metrics and pictures convert to [0, 1] through `unit()`.
+the Keras recipe's sigmoid); metrics and pictures convert to [0, 1] through `unit()`.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class ImageTask:
         return {"grid": self.fixed_grid(trainer)}
 
     def render(self, trainer, run_dir: Path, samples: Tensor) -> list[Path]:
-        """grid.png (fixed noise), real.png, training.gif; seed 003 runs also its two figures."""
+        """grid.png (fixed noise), real.png, training.gif; Keras-recipe runs also its two figures."""
         from gankit.viz.curves import read_log
         from gankit.viz.grids import (
             save_grid,

@@ -63,6 +63,19 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
+def _tensorboard(run_dir: Path | None) -> Any:
+    """A TensorBoard writer into run_dir/tensorboard (train.tensorboard; the extra
+    `gankit[tensorboard]`), or None where this process writes no files (torchrun ranks > 0)."""
+    from gankit._optional import require
+
+    require("tensorboard", "gankit[tensorboard]", "train.tensorboard = true")
+    if run_dir is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+
+
 def _packed(D: nn.Module, pack: int) -> nn.Module:
     """A user's D under PacGAN (train.pack = m): built for m× the input's first axis, wrapped so
     it judges packs of m samples, as the built-in ones are."""
@@ -125,6 +138,7 @@ class Trainer:
         self.acc = torch.zeros(len(self.stat_names), device=self.device)  # sums, in that order
         self.acc_steps = 0
         self.last_record: dict[str, float] | None = None  # the latest metrics.jsonl line
+        self.tensorboard = _tensorboard(self.run_dir) if t.tensorboard else None
         self._lr_factor = 1.0
         self.d_pretrained = False  # D pretraining (train.pretrain_d_samples) done?
         # -- stopping: a signal, or a callback's request (under torchrun: agreed by all ranks) --
@@ -251,7 +265,7 @@ class Trainer:
         try:
             if self.step == 0:
                 self.save_frame()
-            # -- D pretraining (seed 003): once, before the first G step; checkpointed at once --
+            # -- D pretraining (the Keras recipe): once, before the first G step; checkpointed at once --
             if t.pretrain_d_samples and not self.d_pretrained and self.step == 0:
                 from gankit.train.pretrain import pretrain_discriminator
 
@@ -293,6 +307,11 @@ class Trainer:
         if self.run_dir is not None:
             with open(self.run_dir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
+        if self.tensorboard is not None:
+            for name, value in record.items():
+                if name != "step":
+                    self.tensorboard.add_scalar(name, value, self.step)
+            self.tensorboard.flush()
         return record
 
     @property

@@ -1,6 +1,6 @@
-"""Discriminator pretraining, seed 003's first phase: one epoch on real and generated images.
+"""Discriminator pretraining, the Keras MNIST GAN recipe's first phase: one epoch on real and generated images.
 
-Seed 003 draws `train.pretrain_d_samples` real images and as many images from the untrained G
+The recipe draws `train.pretrain_d_samples` real images and as many images from the untrained G
 (Keras `predict`: inference mode), shuffles the 2n labelled images together and fits D for one
 epoch with minibatches of `train.pretrain_d_batch`, using D's own optimizer (whose state carries
 into the main loop, as the compiled Keras model's does). Labels: 1 real, 0 generated; the loss

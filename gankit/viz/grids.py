@@ -1,7 +1,7 @@
-"""Image grids: tiles of samples as one picture, the fixed-noise animation, seed 003's figures.
+"""Image grids: tiles of samples as one picture, the fixed-noise animation, the Keras recipe's figures.
 
 Grids are assembled with NumPy/PIL (no axes, one pixel per pixel, scaled up for small images);
-matplotlib is used only for the figures seed 003 draws with it (its 3×8 grid and loss plot).
+matplotlib is used only for the figures the Keras recipe draws with it (its 3×8 grid and loss plot).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def save_grid_animation(path: Path, frames_dir: Path, ms: int = 200) -> Path | N
 
 
 def save_keras_grid(path: Path, images: np.ndarray) -> Path:
-    """Seed 003's figure: 'Generated Images', 3 rows × 8 columns (first 24 images)."""
+    """The Keras recipe's figure: 'Generated Images', 3 rows × 8 columns (first 24 images)."""
     import matplotlib.pyplot as plt
 
     import gankit.viz  # noqa: F401  (Agg backend)
@@ -86,7 +86,7 @@ def save_keras_grid(path: Path, images: np.ndarray) -> Path:
 
 
 def save_keras_losses(path: Path, records: list[dict]) -> Path | None:
-    """Seed 003's loss plot: Discriminator (red) and Adversarial (blue) loss per step."""
+    """The Keras recipe's loss plot: Discriminator (red) and Adversarial (blue) loss per step."""
     if not records:
         return None
     import matplotlib.pyplot as plt
