@@ -1,4 +1,4 @@
-"""Latent priors p_z: the standard normal and the uniform cube [-1, 1]^d of the Keras MNIST GAN recipe."""
+"""Latent priors p_z: the standard normal and the uniform cube [-1, 1]^d (the Keras recipe)."""
 
 from __future__ import annotations
 

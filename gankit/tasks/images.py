@@ -95,7 +95,7 @@ class ImageTask:
         return {"grid": self.fixed_grid(trainer)}
 
     def render(self, trainer, run_dir: Path, samples: Tensor) -> list[Path]:
-        """grid.png (fixed noise), real.png, training.gif; Keras-recipe runs also its two figures."""
+        """grid.png (fixed noise), real.png, training.gif; Keras-recipe runs also two figures."""
         from gankit.viz.curves import read_log
         from gankit.viz.grids import (
             save_grid,

@@ -265,7 +265,7 @@ class Trainer:
         try:
             if self.step == 0:
                 self.save_frame()
-            # -- D pretraining (the Keras recipe): once, before the first G step; checkpointed at once --
+            # -- D pretraining (Keras recipe): once, before the first G step; checkpointed then --
             if t.pretrain_d_samples and not self.d_pretrained and self.step == 0:
                 from gankit.train.pretrain import pretrain_discriminator
 

@@ -1,4 +1,5 @@
-"""Discriminator pretraining, the Keras MNIST GAN recipe's first phase: one epoch on real and generated images.
+"""Discriminator pretraining, the Keras MNIST GAN recipe's first phase: one epoch on real and
+generated images.
 
 The recipe draws `train.pretrain_d_samples` real images and as many images from the untrained G
 (Keras `predict`: inference mode), shuffles the 2n labelled images together and fits D for one

@@ -1,4 +1,4 @@
-"""Image grids: tiles of samples as one picture, the fixed-noise animation, the Keras recipe's figures.
+"""Image grids: tiles of samples as one picture, the fixed-noise animation, the Keras figures.
 
 Grids are assembled with NumPy/PIL (no axes, one pixel per pixel, scaled up for small images);
 matplotlib is used only for the figures the Keras recipe draws with it (its 3×8 grid and loss plot).
