@@ -139,26 +139,30 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
                           text=True, env=env, timeout=300)
 
 
-def test_code_named_in_a_config_is_imported_only_when_trusted(tmp_path):
+def test_code_named_in_a_config_is_imported_only_when_trusted(tmp_path, monkeypatch):
     """A run whose config names `markermod:generator`: `gankit eval` refuses in one line and
-    imports nothing (no marker file) unless --trust-code."""
+    imports nothing (no marker file) unless --trust-code; resume and sample refuse alike."""
+    from gankit import run
+
     (tmp_path / "markermod.py").write_text(MARKER_MODULE)
     marker = tmp_path / "imported.txt"
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}",
-           "GANKIT_TEST_MARKER": str(marker), "OMP_NUM_THREADS": "1"}
-    train = _cli(["train", "toy-grid", "model.g_arch=markermod:generator", "train.steps=4",
-                  "train.log_every=2", "data.n_train=500", "eval.n_samples=50",
-                  "--out", str(tmp_path / "run")], env)
-    assert train.returncode == 0, train.stderr
-    assert marker.exists()  # named on the command line: imported
+    monkeypatch.setenv("GANKIT_TEST_MARKER", str(marker))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    gankit.fit(config="toy-grid", overrides={"model.g_arch": "markermod:generator", **TINY,
+                                             "data.n_train": 500, "prior.dim": 2},
+               steps=4, out=tmp_path / "run", evaluate=False)
+    assert marker.exists()  # named in Python: imported
     marker.unlink()
-    for command in (["eval", str(tmp_path / "run")], ["resume", str(tmp_path / "run")],
-                    ["sample", str(tmp_path / "run"), "-o", str(tmp_path / "s.npy")]):
-        refused = _cli(command, env)
-        assert refused.returncode == 2
-        assert refused.stderr.strip().count("\n") == 0 and "--trust-code" in refused.stderr
-        assert "markermod:generator" in refused.stderr
-        assert not marker.exists()
+    for opening in (lambda: run.open_run(tmp_path / "run", steps=8),
+                    lambda: run.sample_to_file(tmp_path / "run", 5, tmp_path / "s.npy")):
+        with pytest.raises(GankitError, match="--trust-code"):
+            opening()
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "OMP_NUM_THREADS": "1"}
+    refused = _cli(["eval", str(tmp_path / "run")], env)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().count("\n") == 0 and "--trust-code" in refused.stderr
+    assert "markermod:generator" in refused.stderr
+    assert not marker.exists()  # a fresh process opened the run and imported nothing
     trusted = _cli(["eval", str(tmp_path / "run"), "--trust-code"], env)
     assert trusted.returncode == 0, trusted.stderr
     assert marker.exists()
