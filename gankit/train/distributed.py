@@ -165,16 +165,16 @@ def all_reduce(t: Tensor, op: str) -> Tensor:
     return out
 
 
-def sync_for_save(trainer: Any) -> None:
+def sync_for_save(modules: tuple[nn.Module | None, ...], acc: Tensor) -> Tensor:
     """Before a checkpoint: rank 0's BatchNorm buffers on every rank (DDP's own rule, applied
-    once here instead of at every forward), and the interval statistics averaged over ranks."""
+    once here instead of at every forward); returns the interval statistics averaged over ranks."""
     if not _active():
-        return
-    for module in (trainer.G, trainer.D, trainer.G_ema):
+        return acc
+    for module in modules:
         if module is not None:
             for b in module.buffers():
                 dist.broadcast(b, 0)
-    trainer.acc = all_mean(trainer.acc)
+    return all_mean(acc)
 
 
 def max_over_ranks(value: float) -> float:

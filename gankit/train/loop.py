@@ -390,7 +390,8 @@ class Trainer:
         return state
 
     def save(self) -> None:
-        distributed.sync_for_save(self)  # rank 0's BatchNorm buffers everywhere
+        # rank 0's BatchNorm buffers everywhere; the partial log averages over ranks
+        self.acc = distributed.sync_for_save((self.G, self.D, self.G_ema), self.acc)
         self.guard.before_save()  # never a checkpoint of non-finite weights
         if self.run_dir is not None:
             save_checkpoint(self.run_dir / FILENAME, self.state())
