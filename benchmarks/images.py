@@ -196,7 +196,7 @@ def main() -> None:
     calls = [(recipe, loss, seed, args.minutes, args.threads, args.pretrain_samples, args.out,
               args.n_eval, extra) for recipe, loss, seed in cells]
     # in table order; a cell's row is printed as soon as it and those before it are done
-    for row in run_parallel(one_cell, calls, args.jobs):
+    for _, row in run_parallel(one_cell, calls, args.jobs):
         print(json.dumps(row), flush=True)
         rows.append(row)
         if not (args.no_write or args.tuning):

@@ -85,9 +85,9 @@ def main() -> None:
              for s in range(args.seeds)]
     started = time.perf_counter()
     rows = []
-    for i, r in enumerate(run_parallel(one_cell, cells, args.jobs), 1):
+    for i, r in run_parallel(one_cell, cells, args.jobs):
         rows.append(r)
-        print(f"[{i}/{len(cells)}] {r['data']} {r['loss']} seed {r['seed']}: "
+        print(f"[{i + 1}/{len(cells)}] {r['data']} {r['loss']} seed {r['seed']}: "
               f"modes {r['modes']:.0f} HQ {r['hq_fraction']:.3f} rKL {r['reverse_kl']:.3f} "
               f"W1 {r['w1']:.3f} ({r['train_seconds']:.0f} s)", flush=True)
     total = time.perf_counter() - started

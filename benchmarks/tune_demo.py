@@ -56,7 +56,7 @@ def main() -> None:
         if args.only and args.only not in name:
             continue
         calls = [(overrides, seed, args.steps) for seed in range(args.seeds)]
-        results = list(run_parallel(evaluate_candidate, calls, args.jobs))
+        results = [r for _, r in run_parallel(evaluate_candidate, calls, args.jobs)]
         for r in results:
             print(name, json.dumps({k: round(v, 4) for k, v in r.items()}), flush=True)
 

@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,18 +51,18 @@ def train_cell(cfg: Config, run_dir: Path | None = None, seconds: float | None =
 
 
 def run_parallel(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], jobs: int = 1,
-                 ) -> Iterator[R]:
-    """fn(*call) for every call, `jobs` at a time in fresh (spawned) processes, yielded in call
-    order as each becomes available; in this process when jobs == 1."""
+                 as_done: bool = False) -> Iterator[tuple[int, R]]:
+    """(index, fn(*call)) for every call, `jobs` at a time in fresh (spawned) processes, yielded
+    in call order (or, `as_done`, as each finishes); in this process when jobs == 1."""
     if jobs < 1:
         raise GankitError(f"--jobs must be ≥ 1, got {jobs}")
     if jobs == 1:
-        for call in calls:
-            yield fn(*call)
+        for i, call in enumerate(calls):
+            yield i, fn(*call)
         return
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(fn, *call) for call in calls]
-        for future in futures:
-            yield future.result()
+        futures = {pool.submit(fn, *call): i for i, call in enumerate(calls)}
+        for future in as_completed(futures) if as_done else futures:
+            yield futures[future], future.result()

@@ -9,16 +9,14 @@ where it stopped and a larger --seeds only trains the new seeds.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import re
 import tomllib
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gankit.bench.engine import run_parallel
 from gankit.bench.suites import Method, Protocol, Suite
 from gankit.config import Config, load_preset
 from gankit.errors import GankitError
@@ -221,20 +219,11 @@ def run_plan(plan: Plan, out: Path, jobs: int = 1,
     # seed by seed, so an interrupted benchmark has whole tables for its first seeds; within
     # a seed the slowest cells first, so the processes finish together
     todo.sort(key=lambda c: (c.seed, -c.method.cost()))
-    if todo and jobs == 1:
-        for cell in todo:
-            results[cell.key] = run_cell(cell, folder)
-            if report:
-                report(cell.key, results[cell.key], False)
-    elif todo:
+    if todo and jobs > 1:
         warm_caches(todo)
-        os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(run_cell, cell, folder): cell for cell in todo}
-            for future in as_completed(futures):
-                cell = futures[future]
-                results[cell.key] = future.result()
-                if report:
-                    report(cell.key, results[cell.key], False)
+    for i, result in run_parallel(run_cell, [(cell, folder) for cell in todo], jobs,
+                                  as_done=True):
+        results[todo[i].key] = result
+        if report:
+            report(todo[i].key, result, False)
     return [results[c.key] for c in cells(plan)]
