@@ -6,9 +6,11 @@ STAMP   = $(VENV)/.installed
 
 .PHONY: demo test test-all lint bench gpu-check clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the tested versions (torch: the CPU build on this machine's disk);
+# pyproject.toml keeps the ranges a library user installs against.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## train the default preset (25-mode grid) into runs/demo

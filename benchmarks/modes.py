@@ -1,5 +1,5 @@
 """Mode-collapse tables: writes the `modes` section of BENCHMARKS.md from finished `gankit bench`
-runs (their results.json and table.md), and copies their panel figures into docs/.
+runs (their results.json), and copies their panel figures into docs/.
 
     gankit bench toy --protocol cpu --seeds 5 --steps 1000 --jobs 2 --out runs/bench/toy-cpu
     python benchmarks/modes.py runs/bench/toy-cpu [more bench folders ...] [--note TEXT]
@@ -19,17 +19,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import git_commit, write_section
 
-from gankit.bench.tables import reused_note
+from gankit.bench.tables import reused_note, table_from_results
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def block(folder: Path) -> str:
     """One bench run as Markdown: provenance, steps vs the paper, the table, the figures."""
-    info = json.loads((folder / "results.json").read_text())["provenance"]
-    table = (folder / "table.md").read_text().split("\n\n", 1)[1]  # drop table.md's header
-    steps = {line.split("|")[2].strip() for line in table.splitlines()
-             if line.startswith("| ") and not line.startswith("| method")}
+    results = json.loads((folder / "results.json").read_text())
+    info = results["provenance"]
+    table = table_from_results(results)
+    steps = {f"{s['steps']:,}" for s in results["summary"]}
     title = f"### Suite `{info['suite']}`, protocol `{info['protocol']}`"
     lines = [title, "",
              f"Command: `{info['command']}`  ",

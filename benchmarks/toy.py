@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
-import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import provenance, write_section
 
+from gankit.bench.engine import run_parallel, train_cell
 from gankit.bench.suites import TOY_PUBLISHED
+from gankit.bench.tables import mean_std as mean_std_of
+from gankit.bench.tables import stats
 from gankit.config import load_preset
 
 LOSSES = ("minimax", "nonsaturating", "ml")
@@ -34,22 +34,13 @@ PUBLISHED = {name: rows for name, rows in TOY_PUBLISHED.items() if name.startswi
 
 def one_cell(data: str, loss: str, seed: int, steps: int | None) -> dict:
     """Train and evaluate one (data, loss, seed) in this process, single-threaded."""
-    import torch
-
     from gankit import run
-    from gankit.config import load_preset
-    from gankit.tasks import build_task
-    from gankit.train.loop import Trainer
 
-    torch.set_num_threads(1)
     cfg = load_preset(f"toy-{data}").with_overrides(
         {"train.loss": loss, "train.seed": seed, "train.threads": 1})
     if steps is not None:
         cfg = cfg.with_overrides({"train.steps": steps})
-    trainer = Trainer(cfg, build_task(cfg), run_dir=None)
-    started = time.perf_counter()
-    trainer.fit(cfg.train.steps)
-    seconds = time.perf_counter() - started
+    trainer, seconds, _ = train_cell(cfg)
     result = run.evaluate(trainer)
     return {"data": data, "loss": loss, "seed": seed, "steps": cfg.train.steps,
             "train_seconds": seconds, "steps_per_second": cfg.train.steps / seconds,
@@ -58,12 +49,7 @@ def one_cell(data: str, loss: str, seed: int, steps: int | None) -> dict:
 
 def mean_std(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
     """mean ± std of the finite values; infinite ones (reverse KL with no HQ sample) counted."""
-    finite = [v * scale for v in values if math.isfinite(v)]
-    note = f" ({len(values) - len(finite)} × ∞)" if len(finite) < len(values) else ""
-    if not finite:
-        return "∞"
-    sd = statistics.stdev(finite) if len(finite) > 1 else 0.0
-    return f"{statistics.mean(finite):.{digits}g} ± {sd:.2g}{note}"
+    return mean_std_of(stats(values), scale, digits, style="g")
 
 
 def table(rows: list[dict], seeds: int) -> str:
@@ -98,15 +84,12 @@ def main() -> None:
     cells = [(d, loss, s, args.steps) for d in DATASETS for loss in LOSSES
              for s in range(args.seeds)]
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(one_cell, *c) for c in cells]
-        rows = []
-        for i, f in enumerate(futures, 1):
-            rows.append(f.result())
-            r = rows[-1]
-            print(f"[{i}/{len(cells)}] {r['data']} {r['loss']} seed {r['seed']}: "
-                  f"modes {r['modes']:.0f} HQ {r['hq_fraction']:.3f} rKL {r['reverse_kl']:.3f} "
-                  f"W1 {r['w1']:.3f} ({r['train_seconds']:.0f} s)", flush=True)
+    rows = []
+    for i, r in run_parallel(one_cell, cells, args.jobs):
+        rows.append(r)
+        print(f"[{i + 1}/{len(cells)}] {r['data']} {r['loss']} seed {r['seed']}: "
+              f"modes {r['modes']:.0f} HQ {r['hq_fraction']:.3f} rKL {r['reverse_kl']:.3f} "
+              f"W1 {r['w1']:.3f} ({r['train_seconds']:.0f} s)", flush=True)
     total = time.perf_counter() - started
     steps = rows[0]["steps"]
     schedule = load_preset("toy-grid").train.steps  # the presets' own length (toy-ring's alike)

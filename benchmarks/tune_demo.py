@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -23,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import provenance, write_section
 
 from gankit import run
+from gankit.bench.engine import run_parallel, train_cell
+from gankit.bench.tables import mean_std, stats
 from gankit.config import load_preset
-from gankit.tasks import build_task
-from gankit.train.loop import Trainer
 
 # Candidates, from the plain loop of the issue to the preset that shipped. The preset's own
 # values (the last row) are in gankit/presets/toy-grid.toml.
@@ -38,16 +35,10 @@ CANDIDATES: dict[str, list[str]] = {
 
 
 def evaluate_candidate(overrides: list[str], seed: int, steps: int | None) -> dict:
-    import torch
-
-    torch.set_num_threads(1)
     cfg = load_preset("toy-grid").with_overrides([*overrides, f"train.seed={seed}"])
     if steps is not None:
         cfg = cfg.with_overrides({"train.steps": steps})
-    trainer = Trainer(cfg, build_task(cfg), run_dir=None)
-    started = time.perf_counter()
-    trainer.fit(cfg.train.steps)
-    train_s = time.perf_counter() - started
+    trainer, train_s, _ = train_cell(cfg)
     result = run.evaluate(trainer)
     return {**result, "train_seconds": train_s}
 
@@ -64,16 +55,13 @@ def main() -> None:
     for name, overrides in CANDIDATES.items():
         if args.only and args.only not in name:
             continue
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(evaluate_candidate, [overrides] * args.seeds,
-                                    range(args.seeds), [args.steps] * args.seeds))
+        calls = [(overrides, seed, args.steps) for seed in range(args.seeds)]
+        results = [r for _, r in run_parallel(evaluate_candidate, calls, args.jobs)]
         for r in results:
             print(name, json.dumps({k: round(v, 4) for k, v in r.items()}), flush=True)
 
         def stat(key, results=results):
-            vals = [r[key] for r in results]
-            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
-            return f"{statistics.mean(vals):.3g} ± {sd:.2g}"
+            return mean_std(stats([r[key] for r in results]), digits=3, style="g")
 
         rows.append(f"| {name} | `{' '.join(overrides) or '(preset)'}` | {stat('modes')} | "
                     f"{stat('hq_fraction')} | {stat('reverse_kl')} | {stat('w1')} | "

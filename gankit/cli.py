@@ -37,6 +37,10 @@ out = Console(soft_wrap=True, quiet=_QUIET)
 err = Console(stderr=True, soft_wrap=True, quiet=_QUIET)
 
 EXIT_USER_ERROR = 2
+TRUST_CODE = typer.Option(
+    "--trust-code", help="Trust this run folder: let it make gankit import the code its config "
+    "names (package.module:name) or load the executable weights it names "
+    "(eval.inception_weights). Off by default; only for run folders whose origin you trust.")
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
@@ -105,14 +109,14 @@ class stage:
 
 
 def _print_notes(trainer) -> None:
-    for text in getattr(trainer, "notes", []):
+    for text in trainer.notes:
         note(text)
     trainer.notes = []
 
 
 def _progress_hook(progress: Progress, task_id) -> callable:
     def on_step(trainer) -> None:
-        rec = getattr(trainer, "last_record", None)
+        rec = trainer.last_record
         stats = f"D {rec['d_loss']:.3f}  G {rec['g_loss']:.3f}" if rec else ""
         progress.update(task_id, completed=trainer.step, stats=stats)
 
@@ -225,10 +229,6 @@ def train(
         run.release_run(trainer)
 
 
-TRUST_HELP = ("Trust this run folder: let it make gankit load code or executable weights its "
-              "config names (e.g. eval.inception_weights). Off by default.")
-
-
 @app.command()
 @user_errors
 def resume(
@@ -236,7 +236,7 @@ def resume(
     steps: Annotated[
         int | None, typer.Option(help="New total of generator steps (default: the run's own).")
     ] = None,
-    trust_code: Annotated[bool, typer.Option("--trust-code", help=TRUST_HELP)] = False,
+    trust_code: Annotated[bool, TRUST_CODE] = False,
 ) -> None:
     """Continue a run from its last complete checkpoint."""
     from gankit import run
@@ -267,7 +267,7 @@ def eval_(
     inception_weights: Annotated[Path | None, typer.Option(
         "--inception-weights", help="Local TorchScript Inception weights: adds fid_inception.")
     ] = None,
-    trust_code: Annotated[bool, typer.Option("--trust-code", help=TRUST_HELP)] = False,
+    trust_code: Annotated[bool, TRUST_CODE] = False,
 ) -> None:
     """Evaluate a run's latest checkpoint: writes metrics.json and prints the table. The run
     folder is only read, except for metrics.json (a read-only folder: printed only)."""
@@ -303,7 +303,7 @@ def sample(
         "samples.npy"
     ),
     seed: Annotated[int, typer.Option(help="Seed of the latent draws.")] = 0,
-    trust_code: Annotated[bool, typer.Option("--trust-code", help=TRUST_HELP)] = False,
+    trust_code: Annotated[bool, TRUST_CODE] = False,
 ) -> None:
     """Draw samples from a run's generator into a file (format from the suffix). The run
     folder is only read."""

@@ -19,8 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
+from gankit import registry
 from gankit.errors import ConfigError
 
 
@@ -28,7 +27,7 @@ from gankit.errors import ConfigError
 class DataConfig:
     """Where real samples come from."""
 
-    name: str = "grid"  # ring | grid | mixture
+    name: str = "grid"  # ring | grid | mixture | a registered name | "pkg.module:loader"
     n_train: int = 100_000  # size of the fixed training set drawn once from the mixture
     std: float | None = None  # None: the data set's own value (ring 0.01, grid 0.05)
     means: tuple[tuple[float, ...], ...] = ()  # mixture only: one row per mode
@@ -37,7 +36,7 @@ class DataConfig:
     data_dir: str | None = None  # IDX files or the image folder; None: search the usual places
     resolution: int = 28  # image side in pixels (DCGAN: 28, 32 or 64)
     channels: int = 1  # 1 = grayscale, 3 = RGB (folder only; the digit sets are grayscale)
-    pixel_range: str = "signed"  # signed: [-1, 1] (tanh G) | unit: [0, 1] (sigmoid G, seed 003)
+    pixel_range: str = "signed"  # signed: [-1, 1] (tanh G) | unit: [0, 1] (sigmoid G, Keras nets)
     download: bool = True  # mnist only: download (checksummed) into the user cache when missing
     stack: int = 1  # stacked benchmark: this many images of the set as channels; 1 = off
 
@@ -54,8 +53,8 @@ class PriorConfig:
 class ModelConfig:
     """Generator and discriminator architectures."""
 
-    g_arch: str = "mlp"  # mlp
-    d_arch: str = "mlp"  # mlp | maxout
+    g_arch: str = "mlp"  # mlp | dcgan | keras-mnist | a registered name | "pkg.module:builder"
+    d_arch: str = "mlp"  # mlp | maxout | dcgan | keras-mnist | registered | "pkg.module:builder"
     g_width: int = 256
     g_depth: int = 3  # hidden layers
     d_width: int = 256
@@ -94,9 +93,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # CPU threads; 0 = torch's default (one per core)
     log_every: int = 100  # steps between lines of metrics.jsonl
+    tensorboard: bool = False  # also write TensorBoard event files (run_dir/tensorboard/)
     ckpt_every: int = 1000  # steps between checkpoints
     frame_every: int = 250  # steps between frames of the training animation
-    pretrain_d_samples: int = 0  # seed 003: pretrain D one epoch on this many real + fake; 0 = off
+    pretrain_d_samples: int = 0  # Keras recipe: pretrain D 1 epoch on this many real + fake; 0 off
     pretrain_d_batch: int = 32  # minibatch of that pretraining epoch
     # -- speed, scale, faults (docs/speed.md); unset = automatic: on for CUDA, measured on CPU --
     amp: bool | None = None  # bf16 autocast of the nets' forward passes
@@ -127,23 +127,18 @@ SECTIONS: dict[str, type] = {
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "data.name": ("ring", "grid", "mixture", "mnist", "fashion-mnist", "digits", "folder"),
     "data.pixel_range": ("signed", "unit"),
     "prior.name": ("normal", "uniform"),
-    "model.g_arch": ("mlp", "dcgan", "seed003"),
-    "model.d_arch": ("mlp", "maxout", "dcgan", "seed003"),
     "model.g_activation": ("relu", "leaky_relu", "tanh", "elu"),
     "model.d_activation": ("relu", "leaky_relu", "tanh", "elu"),
-    "train.loss": ("minimax", "nonsaturating", "ml", "wasserstein", "hinge", "least_squares"),
     "train.optimizer": ("adam", "rmsprop"),
     "train.compile_mode": ("default", "reduce-overhead", "max-autotune"),
     "train.on_nonfinite": ("stop", "skip"),
 }
 
 
-def register_choices(key: str, *names: str) -> None:
-    """Let an extension module add valid values for a choice key (e.g. a new data set)."""
-    CHOICES[key] = tuple(dict.fromkeys((*CHOICES.get(key, ()), *names)))
+# Data sets, architectures and losses are not listed here: their names are those registered in
+# gankit.registry (built-in and the user's own), or import paths.
 
 
 @dataclass(frozen=True)
@@ -171,7 +166,7 @@ class Config:
             kwargs[section] = klass(
                 **{k: _coerce(f"{section}.{k}", v, hints[k]) for k, v in values.items()}
             )
-        cfg = cls(**kwargs)
+        cfg = _canonical(cls(**kwargs))
         validate(cfg)
         return cfg
 
@@ -179,6 +174,9 @@ class Config:
         return _plain(dataclasses.asdict(self))
 
     def to_toml(self) -> str:
+        from gankit._optional import require
+
+        tomli_w = require("tomli_w", "tomli-w", "writing a config (config.toml, checkpoints)")
         return tomli_w.dumps(_drop_none(self.to_dict()))
 
     @classmethod
@@ -193,6 +191,9 @@ class Config:
         """Apply `section.key=value` strings (values parsed as TOML, else taken as text)."""
         pairs = parse_overrides(overrides) if isinstance(overrides, list) else overrides
         raw = self.to_dict()
+        changed = [k for k in pairs if k != "description"]
+        if changed and "description" not in pairs:  # the preset's words may no longer hold
+            raw["description"] = ""
         for key, value in pairs.items():
             _reject_unknown_key(key, all_keys())
             if "." in key:
@@ -200,7 +201,10 @@ class Config:
                 raw[section][name] = value
             else:
                 raw[key] = value
-        return Config.from_dict(raw)
+        cfg = Config.from_dict(raw)
+        if not cfg.description:
+            cfg = dataclasses.replace(cfg, description=summary(cfg))
+        return cfg
 
 
 # -- keys, suggestions, overrides ---------------------------------------------------------------
@@ -369,13 +373,12 @@ def validate(cfg: Config) -> None:
     _require(t.pretrain_d_batch >= 1, "train.pretrain_d_batch", t.pretrain_d_batch, "≥ 1")
     _validate_speed(cfg)
     _require(e.n_samples >= 1, "eval.n_samples", e.n_samples, "≥ 1")
-    from gankit.metrics import METRICS  # late import: metrics register themselves on import
-
+    metrics = registry.METRICS
     for name in e.metrics:
-        if name not in METRICS:
+        if not metrics.knows(name):
             raise ConfigError(
-                f"eval.metrics: unknown metric '{name}'; known: {', '.join(sorted(METRICS))}"
-                f"{_choice_hint(name, list(METRICS))}"
+                f"eval.metrics: unknown metric '{name}'; known: {', '.join(metrics)}"
+                f"{_choice_hint(name, list(metrics))}"
             )
 
 
@@ -402,24 +405,39 @@ def _validate_numbers(cfg: Config) -> None:
                     raise ConfigError(f"{section}.{f.name} = {v} does not fit in 64 bits")
 
 
-IMAGE_DATA = ("mnist", "fashion-mnist", "digits", "folder")
-IMAGE_ARCHS = ("dcgan", "seed003")
+
+def image_data_sets() -> list[str]:
+    return [n for n in registry.DATASETS if registry.DATASETS.info(n).get("image")]
+
+
+def _validate_names(cfg: Config) -> None:
+    """Names looked up in a registry: registered, an old alias, or an import path."""
+    for key, reg in registry.KEYS.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if not reg.knows(value):
+            raise ConfigError(f"{key} = {value!r} is not one of: {', '.join(reg)} (or an "
+                              f"import path 'package.module:name'){_choice_hint(value, reg)}")
 
 
 def _validate_images(cfg: Config) -> None:
     """Image data sets and convolutional nets: resolutions and channels each net supports."""
     d, m = cfg.data, cfg.model
-    image = d.name in IMAGE_DATA
-    for key, arch in (("model.g_arch", m.g_arch), ("model.d_arch", m.d_arch)):
-        if arch in IMAGE_ARCHS and not image:
+    _validate_names(cfg)
+    own_data = d.name == registry.PYTHON or registry.is_import_path(d.name)
+    image = bool(registry.DATASETS.info(d.name).get("image"))
+    for key, reg, arch in (("model.g_arch", registry.GENERATORS, m.g_arch),
+                           ("model.d_arch", registry.DISCRIMINATORS, m.d_arch)):
+        if reg.info(arch).get("image") and not (image or own_data):
             raise ConfigError(f"{key} = {arch!r} needs an image data set "
-                              f"(data.name one of {', '.join(IMAGE_DATA)}), got {d.name!r}")
+                              f"(data.name one of {', '.join(image_data_sets())}), got {d.name!r}")
         if arch == "dcgan":
             _require(d.resolution in (28, 32, 64), "data.resolution", d.resolution,
                      "28, 32 or 64 for the DCGAN nets")
-        if arch == "seed003":
+        if arch == "keras-mnist":
             _require(d.resolution == 28 and d.channels == 1, "data.resolution/channels",
-                     (d.resolution, d.channels), "(28, 1): seed 003's nets are 28×28 grayscale")
+                     (d.resolution, d.channels), "(28, 1): the Keras MNIST nets are 28×28 "
+                     "grayscale")
     _require(d.resolution >= 8, "data.resolution", d.resolution, "≥ 8")
     _require(d.channels in (1, 3), "data.channels", d.channels, "1 (grayscale) or 3 (RGB)")
     if d.name in ("mnist", "fashion-mnist", "digits"):
@@ -439,9 +457,9 @@ def _validate_remedies(cfg: Config) -> None:
         raise ConfigError(
             f"train.batch_size = {t.batch_size} is not divisible by train.pack = {t.pack}: a "
             f"packed D judges groups of {t.pack} samples; use a multiple of {t.pack} ({near})")
-    if t.pack > 1 and cfg.model.d_arch == "seed003":
+    if t.pack > 1 and cfg.model.d_arch == "keras-mnist":
         raise ConfigError("train.pack > 1 needs a D whose input size follows the data "
-                          "(mlp, maxout or dcgan); seed003's D is fixed to one 28×28 image")
+                          "(mlp, maxout or dcgan); keras-mnist's D is fixed to one 28×28 image")
 
 
 def _validate_speed(cfg: Config) -> None:
@@ -466,6 +484,43 @@ def _validate_stack(cfg: Config) -> None:
                  "1 with data.stack: the channels of one image; the model sees data.stack")
 
 
+def _canonical(cfg: Config) -> Config:
+    """Old architecture names replaced by their current ones (the saved config uses those)."""
+    m = cfg.model
+    g, d = registry.GENERATORS.canonical(m.g_arch), registry.DISCRIMINATORS.canonical(m.d_arch)
+    if (g, d) == (m.g_arch, m.d_arch):
+        return cfg
+    return dataclasses.replace(cfg, model=dataclasses.replace(m, g_arch=g, d_arch=d))
+
+
+def summary(cfg: Config) -> str:
+    """A description of what a config trains, from its values (used when overrides change a
+    preset, whose own description may no longer hold)."""
+    d, m, t = cfg.data, cfg.model, cfg.train
+    if d.name in ("ring", "grid", "mixture"):
+        from gankit.data.toy import GRID_STD, RING_STD
+
+        std = d.std if d.std is not None else {"ring": RING_STD}.get(d.name, GRID_STD)
+        modes = {"ring": 8, "grid": 25}.get(d.name, len(d.means))
+        data = f"{modes}-mode {d.name} (std {std:g})"
+    elif d.name == registry.PYTHON:
+        data = "data given from Python"
+    elif registry.DATASETS.info(d.name).get("image"):
+        data = f"{d.name} {d.resolution}×{d.resolution}"
+        if d.stack > 1:
+            data += f", {d.stack} stacked as channels"
+    else:
+        data = d.name
+    train = [f"{t.loss} loss"]
+    train += [f"k = {t.k}"] if t.k > 1 else []
+    train += [f"EMA {t.ema:g}"] if t.ema else []
+    train += [f"PacGAN{t.pack}"] if t.pack > 1 else []
+    train += [f"gradient penalty {t.gp_lambda:g}"] if t.gp_lambda else []
+    train += [f"unrolled {t.unroll}"] if t.unroll else []
+    return (f"{data}; G {m.g_arch}, D {m.d_arch}; {', '.join(train)}; batch {t.batch_size}, "
+            f"{t.steps:,} steps")
+
+
 def _choice_hint(value: Any, names: Any) -> str:
     close = difflib.get_close_matches(str(value), list(names), n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -484,6 +539,7 @@ def preset_names() -> list[str]:
 def load_preset(name: str) -> Config:
     """A preset by name, or a path to a TOML file of the same form."""
     files = _preset_files()
+    name = registry.OLD_NAMES["preset"].get(name, name)
     if name in files:
         return Config.from_toml(files[name].read_text(), source=f"preset '{name}'")
     path = Path(name)

@@ -17,6 +17,8 @@ import torch
 from torch import Tensor
 from torch.nn.functional import softplus
 
+from gankit.registry import LOSSES, register_loss
+
 #: Largest logit fed to exp() in the maximum-likelihood loss. exp(30) ≈ 1e13 is far inside float32
 #: (and bf16) range; beyond it the ratio D/(1-D) = p_data/p_g estimate is meaningless anyway.
 ML_LOGIT_CAP = 30.0
@@ -59,17 +61,21 @@ def generator_ml(fake_logits: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class Objective:
-    """A pair of losses: what D minimises on (real, fake) logits, and what G minimises."""
+    """A pair of losses: what D minimises on (real, fake) outputs, and what G minimises.
+
+    `g_loss(fake)`, or `g_loss(fake, real)` when `g_uses_real` (relativistic losses compare a
+    fake with real samples): the trainer then passes D's outputs on the last D step's real batch.
+    """
 
     d_loss: Callable[[Tensor, Tensor], Tensor]
-    g_loss: Callable[[Tensor], Tensor]
+    g_loss: Callable[..., Tensor]
+    g_uses_real: bool = False
 
 
-OBJECTIVES: dict[str, Objective] = {
-    "minimax": Objective(discriminator_loss, generator_minimax),
-    "nonsaturating": Objective(discriminator_loss, generator_nonsaturating),
-    "ml": Objective(discriminator_loss, generator_ml),
-}
+OBJECTIVES = LOSSES  # every loss a config can name, the built-in ones registered below
+register_loss("minimax", Objective(discriminator_loss, generator_minimax))
+register_loss("nonsaturating", Objective(discriminator_loss, generator_nonsaturating))
+register_loss("ml", Objective(discriminator_loss, generator_ml))
 
 
 # -- critics and other objectives (issue 5) -----------------------------------------------------
@@ -133,10 +139,20 @@ def gradient_penalty(
     return (norms - 1).square().mean()
 
 
-OBJECTIVES.update({
-    "wasserstein": Objective(critic_wasserstein, generator_wasserstein),
-    "hinge": Objective(critic_hinge, generator_wasserstein),
-    "least_squares": Objective(discriminator_least_squares, generator_least_squares),
-})
+register_loss("wasserstein", Objective(critic_wasserstein, generator_wasserstein), critic=True)
+register_loss("hinge", Objective(critic_hinge, generator_wasserstein), critic=True)
+register_loss("least_squares", Objective(discriminator_least_squares, generator_least_squares),
+              critic=True)
 #: Objectives whose D output is a critic score rather than a log-odds.
 CRITIC_LOSSES = ("wasserstein", "hinge", "least_squares")
+
+
+def _given_from_python(*outputs: Tensor) -> Tensor:
+    from gankit.errors import GankitError
+
+    raise GankitError("this run's loss was passed as an object from Python: pass it again "
+                      "(gankit.open_run(path, loss=...) or gankit.fit(..., resume=True))")
+
+
+#: The name a config records for a loss object passed from Python (see gankit.api).
+register_loss("python", Objective(_given_from_python, _given_from_python))

@@ -1,4 +1,4 @@
-"""Latent priors p_z: the standard normal and the uniform cube [-1, 1]^d of seed 003."""
+"""Latent priors p_z: the standard normal and the uniform cube [-1, 1]^d (the Keras recipe)."""
 
 from __future__ import annotations
 

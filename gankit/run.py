@@ -17,7 +17,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +27,17 @@ from gankit import rundir
 from gankit.config import Config
 from gankit.errors import CheckpointError, GankitError
 from gankit.metrics import compute
+from gankit.registry import require_trust
+from gankit.seeds import EVAL
 from gankit.tasks import build_task
 from gankit.train import distributed
 from gankit.train.checkpoint import FILENAME, check_state, load_checkpoint
-from gankit.train.loop import SEED_EVAL, Trainer, pick_device
+from gankit.train.loop import Trainer, pick_device
 from gankit.train.memory import peak_memory
 from gankit.viz.curves import read_log, save_loss_curves
 
 StepHook = Callable[[Trainer], None]
+TaskFactory = Callable[[Config], Any]
 
 
 def prepare_run_dir(out: Path, force: bool, command: str = "gankit train") -> str:
@@ -64,18 +67,20 @@ def prepare_run_dir(out: Path, force: bool, command: str = "gankit train") -> st
     return action
 
 
-def start(cfg: Config, out: Path, force: bool = False) -> Trainer:
+def start(cfg: Config, out: Path, force: bool = False,
+          task_factory: TaskFactory = build_task, **modules: Any) -> Trainer:
     """A fresh trainer writing into a new run directory (under torchrun: rank 0 creates it).
 
     Everything that can fail on bad input (the output path, the data, the batch size, the device)
-    is checked before the folder is created or an old run is replaced."""
+    is checked before the folder is created or an old run is replaced. `modules`: G, D,
+    objective passed from Python (gankit.fit)."""
     out = Path(out)
     info = distributed.from_env()
     distributed.local_batch(cfg.train.batch_size, cfg.train.pack, info)  # before any file
     if info.is_main:
         rundir.check_target(out, force)  # refuse early: nothing built, nothing touched
     distributed.setup(distributed.local_device(pick_device(cfg.train.device), info))
-    trainer = _build(cfg, out)
+    trainer = _build(cfg, out, task_factory, **modules)
     notes = []
 
     def create() -> None:
@@ -88,14 +93,15 @@ def start(cfg: Config, out: Path, force: bool = False) -> Trainer:
             raise GankitError(f"cannot write {out / 'config.toml'}: {e.strerror or e}") from None
 
     distributed.main_first(create)
-    trainer.notes = notes
+    trainer.notes += notes
     return trainer
 
 
-def _build(cfg: Config, run_dir: Path | None) -> Trainer:
+def _build(cfg: Config, run_dir: Path | None, task_factory: TaskFactory = build_task,
+           **modules: Any) -> Trainer:
     """The trainer of `cfg`, with its data; sizes that cannot work are one-line errors."""
     try:
-        return Trainer(cfg, build_task(cfg), run_dir)
+        return Trainer(cfg, task_factory(cfg), run_dir, **modules)
     except (MemoryError, RuntimeError) as e:  # torch.OutOfMemoryError is a RuntimeError
         if not isinstance(e, MemoryError) and "alloc" not in str(e) and "memory" not in str(e):
             raise
@@ -164,14 +170,16 @@ IDENTITY_KEYS = ("train.seed", "train.loss", "train.optimizer", "train.pack", "t
 
 
 def open_run(run_dir: Path, steps: int | None = None, write: bool = True,
-             trust_code: bool = False) -> Trainer:
+             trust_code: bool = False, task_factory: TaskFactory = build_task,
+             **modules: Any) -> Trainer:
     """The trainer of an existing run, at its last complete checkpoint.
 
     write=True (resume) takes the writer lock, drops temporary files of interrupted writes and
     the log lines past the checkpoint; write=False (eval, sample) changes nothing in the folder.
     `steps` raises the run's target (total generator steps); it is saved in config.toml.
-    trust_code=False: executable weights the run's config names (eval.inception_weights) are not
-    loaded (evaluate() leaves that metric out with a note).
+    trust_code=False: a config that names import paths is refused before anything is built, and
+    executable weights it names (eval.inception_weights) are not loaded (evaluate() leaves that
+    metric out with a note): a run folder from someone else must not run code by being opened.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -184,20 +192,22 @@ def open_run(run_dir: Path, steps: int | None = None, write: bool = True,
     info = distributed.from_env()
     locked = write and info.is_main and rundir.lock_run(run_dir, "gankit resume")
     try:
-        return _open(run_dir, steps, write, trust_code)
+        return _open(run_dir, steps, write, trust_code, task_factory, modules)
     except BaseException:
         if locked:
             rundir.unlock_run(run_dir)
         raise
 
 
-def _open(run_dir: Path, steps: int | None, write: bool, trust_code: bool) -> Trainer:
+def _open(run_dir: Path, steps: int | None, write: bool, trust_code: bool,
+          task_factory: TaskFactory, modules: dict[str, Any]) -> Trainer:
     path = run_dir / FILENAME
     state = load_checkpoint(path)
     check_state(state, path)
     trained = Config.from_toml(state["config"], source=f"the config inside {path}")
+    require_trust(trained, f"the config of {run_dir}", trust_code)  # before anything is built
     cfg, notes = reconcile(run_dir, trained)
-    trainer = _build(cfg, run_dir)
+    trainer = _build(cfg, run_dir, task_factory, **modules)
     try:
         trainer.load_state(state, path)
     except GankitError:
@@ -205,7 +215,7 @@ def _open(run_dir: Path, steps: int | None, write: bool, trust_code: bool) -> Tr
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
         raise CheckpointError(f"checkpoint {path} does not fit its config or was not written by "
                               f"gankit ({type(e).__name__}: {str(e)[:120]})") from None
-    trainer.notes = notes
+    trainer.notes += notes
     trainer.untrusted_weights = None if trust_code else cfg.eval.inception_weights
     if write and trainer.dist.is_main:  # temporary files of writes a kill interrupted
         for stale in [*run_dir.glob(f".{FILENAME}.*.tmp"), *run_dir.glob(".*.jsonl.tmp"),
@@ -237,7 +247,8 @@ def _write(path: Path, text: str) -> None:
         raise GankitError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def train(trainer: Trainer, on_step: StepHook | None = None, release: bool = True) -> bool:
+def train(trainer: Trainer, on_step: StepHook | Iterable[StepHook] | None = None,
+          release: bool = True) -> bool:
     """Train to the configured number of steps; True when finished, False when interrupted.
 
     release=True hands back the run folder's writer lock when training ends, however it ends,
@@ -277,15 +288,15 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
     full disk) the result is still returned and `trainer.notes` says why nothing was written.
     Inception weights named only by a run folder's own config are not loaded (open_run)."""
     cfg = trainer.cfg
-    notes = trainer.__dict__.setdefault("notes", [])
+    notes = trainer.notes
     metrics = list(cfg.eval.metrics)
-    untrusted = getattr(trainer, "untrusted_weights", None)
+    untrusted = trainer.untrusted_weights
     if untrusted and "fid_inception" in metrics:
         metrics.remove("fid_inception")
         notes.append(f"fid_inception left out: the run's config names the TorchScript weights "
                      f"{untrusted}, and weights that can run code are loaded only when named on "
                      f"the command line (--inception-weights PATH) or with --trust-code")
-    n, seed = cfg.eval.n_samples, cfg.train.seed + SEED_EVAL
+    n, seed = cfg.eval.n_samples, cfg.train.seed + EVAL
     started = time.perf_counter()
     fake = trainer.sample(n, seed).float()
     real = trainer.task.real_samples(n, seed)
@@ -314,9 +325,8 @@ RUN_STATS = ("peak_memory_mib", "peak_memory_kind", "processes", "train_seconds"
 
 def _run_stats(trainer: Trainer) -> dict[str, Any]:
     """The training session's memory and speed: this process's, else those metrics.json kept."""
-    stats = getattr(trainer, "run_stats", None)
-    if stats is not None:
-        return stats
+    if trainer.run_stats is not None:
+        return trainer.run_stats
     path = trainer.run_dir / "metrics.json" if trainer.run_dir is not None else None
     if path is None or not path.exists():
         return {}
@@ -331,7 +341,7 @@ def render(trainer: Trainer) -> list[Path]:
     """Every picture of the run: the task's own, plus the loss curves."""
     run_dir = trainer.run_dir
     assert run_dir is not None
-    samples = getattr(trainer, "last_eval_samples", None)
+    samples = trainer.last_eval_samples
     if samples is None:
         samples = trainer.sample(trainer.cfg.eval.n_samples)
     written = list(trainer.task.render(trainer, run_dir, samples))
@@ -353,7 +363,7 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
     if out.is_dir():
         raise GankitError(f"--out {out} is a folder; name a file, e.g. {out / 'samples.npy'}")
     trainer = open_run(run_dir, write=False, trust_code=trust_code)
-    suffixes = getattr(trainer.task, "sample_suffixes", ())
+    suffixes = trainer.task.sample_suffixes
     if suffixes and out.suffix not in suffixes:
         raise GankitError(f"cannot write samples to '{out.name}': use {', '.join(suffixes[:-1])}"
                           f" or {suffixes[-1]}")

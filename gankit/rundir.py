@@ -33,6 +33,8 @@ KNOWN_FILES = frozenset({
 #: ... and the name patterns of the figures of a recipe (e.g. the Keras MNIST GAN's grid and loss)
 KNOWN_PATTERNS = ("*_grid.png", "*_loss.png")
 FRAMES = "frames"
+#: TensorBoard event files (train.tensorboard), named events.out.tfevents.*
+TENSORBOARD = "tensorboard"
 
 
 class RunInUseError(GankitError):
@@ -56,6 +58,10 @@ def unknown_entries(folder: Path) -> list[str]:
                         if f.is_symlink() or not f.is_file()
                         or not ((f.name.startswith("step_") and f.suffix == ".npz")
                                 or _is_temporary(f.name))]
+        elif name == TENSORBOARD and entry.is_dir():
+            strange += [f"{TENSORBOARD}/{f.name}" for f in sorted(entry.iterdir())
+                        if f.is_symlink() or not f.is_file()
+                        or not f.name.startswith("events.out.tfevents.")]
         elif not entry.is_file() or not (name in KNOWN_FILES or _is_temporary(name) or any(
                 fnmatch.fnmatchcase(name, pattern) for pattern in KNOWN_PATTERNS)):
             strange.append(name)
@@ -133,7 +139,7 @@ def clear_run_dir(folder: Path) -> None:
     for entry in Path(folder).iterdir():
         if entry.name == LOCK:
             continue
-        if entry.name == FRAMES and entry.is_dir() and not entry.is_symlink():
+        if entry.name in (FRAMES, TENSORBOARD) and entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         else:
             entry.unlink()

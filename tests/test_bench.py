@@ -155,6 +155,10 @@ def test_bench_command_end_to_end(tiny_suite, tmp_path, monkeypatch):
     names = {p.name for p in (tmp_path / "b").iterdir()}
     assert {"table.md", "results.csv", "results.json", "panel_grid.png", "cells"} <= names
     assert "| GAN | 5 (paper 400,000) | 1 |" in (tmp_path / "b/table.md").read_text()
+    from gankit.bench.tables import table_from_results  # what benchmarks/modes.py reads
+
+    results = json.loads((tmp_path / "b/results.json").read_text())
+    assert table_from_results(results) in (tmp_path / "b/table.md").read_text()
     again = CliRunner().invoke(app, ["bench", "tiny", "--quick", "--out", str(tmp_path / "b")])
     assert again.output.count("(re-used)") == 2  # one progress line per cell
     assert "2 cells re-used from an earlier invocation" in (tmp_path / "b/table.md").read_text()

@@ -9,7 +9,7 @@ from torch import nn
 from gankit.config import load_preset
 from gankit.nets import build_discriminator, build_generator
 from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator
-from gankit.nets.seed003 import Seed003Discriminator, Seed003Generator
+from gankit.nets.keras_mnist import KerasMnistDiscriminator, KerasMnistGenerator
 
 
 @pytest.mark.parametrize("resolution", [28, 32, 64])
@@ -46,11 +46,11 @@ def test_dcgan_sigmoid_output():
 
 
 def test_seed003_intermediate_shapes():
-    G = Seed003Generator()
+    G = KerasMnistGenerator()
     shapes = [tuple(t.shape[1:]) for t in G.stages(torch.rand(3, 100) * 2 - 1)]
     # channels-first of 7×7×200 -> 14×14×100 -> 28×28×50 -> 28×28×25 -> 28×28×1
     assert shapes == [(200, 7, 7), (100, 14, 14), (50, 28, 28), (25, 28, 28), (1, 28, 28)]
-    D = Seed003Discriminator()
+    D = KerasMnistDiscriminator()
     assert D(G(torch.rand(3, 100))).shape == (3,)
 
 
@@ -63,18 +63,18 @@ def _keras_count(module: nn.Module) -> int:
 def test_seed003_parameter_counts_match_the_keras_summary():
     # seed 003's summary: generator 1,586,351; discriminator 9,707,266 with Dense(2) softmax,
     # i.e. 257 more than our single logit (one extra 256-weight unit and its bias).
-    assert _keras_count(Seed003Generator()) == 1_586_351
-    assert _keras_count(Seed003Discriminator()) == 9_707_266 - 257
+    assert _keras_count(KerasMnistGenerator()) == 1_586_351
+    assert _keras_count(KerasMnistDiscriminator()) == 9_707_266 - 257
 
 
 def test_seed003_keras_details():
-    G = Seed003Generator()
+    G = KerasMnistGenerator()
     bns = [m for m in G.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
     assert len(bns) == 4 and all(b.momentum == 0.1 and b.eps == 1e-3 for b in bns)
     drops = [m for m in G.modules() if isinstance(m, nn.Dropout)]
     assert len(drops) == 4 and all(d.p == 0.3 for d in drops)
     assert isinstance(list(G.out)[-1], nn.Sigmoid)
-    D = Seed003Discriminator()
+    D = KerasMnistDiscriminator()
     assert isinstance(list(D.net)[-1], nn.Linear) and list(D.net)[-1].out_features == 1
     assert all(float(m.bias.abs().max()) == 0 for m in D.modules() if isinstance(m, nn.Linear))
 

@@ -75,7 +75,7 @@ def test_every_image_preset_trains(tmp_path, preset):
     with Image.open(out / "training.gif") as gif:
         assert gif.n_frames == 3
     if preset.startswith("seed003"):
-        assert {"seed003_grid.png", "seed003_loss.png"} <= pictures
+        assert {"keras_grid.png", "keras_loss.png"} <= pictures
         stats = json.loads((out / "pretrain.json").read_text())
         assert stats["pretrain_d_samples"] == 32 and stats["pretrain_d_batches"] == 4
         assert math.isfinite(stats["pretrain_d_loss"])

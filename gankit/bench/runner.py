@@ -9,17 +9,14 @@ where it stopped and a larger --seeds only trains the new seeds.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import re
-import time
 import tomllib
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gankit.bench.engine import run_parallel
 from gankit.bench.suites import Method, Protocol, Suite
 from gankit.config import Config, load_preset
 from gankit.errors import GankitError
@@ -157,21 +154,16 @@ def same_config(stored: str, current: str) -> bool:
 def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:
     """Train and evaluate one cell in this process (one torch thread); store result + samples."""
     import numpy as np
-    import torch
 
     from gankit import run
-    from gankit.tasks import build_task
-    from gankit.train.loop import Trainer
+    from gankit.bench.engine import train_cell
 
-    torch.set_num_threads(1)
     cfg = Config.from_toml(cell.config, source=f"cell {cell.key}")
-    trainer = Trainer(cfg, build_task(cfg), run_dir=None)
-    started = time.perf_counter()
-    if not trainer.fit(cfg.train.steps):  # SIGINT/SIGTERM: store nothing, the cell re-runs
+    trainer, seconds, finished = train_cell(cfg)
+    if not finished:  # SIGINT/SIGTERM: store nothing, the cell re-runs
         raise GankitError(f"cell {cell.key} stopped by {trainer.stop_signal} at step "
                           f"{trainer.step}; finished cells are kept: run the command again "
                           "to continue")
-    seconds = time.perf_counter() - started
     metrics = run.evaluate(trainer)
     samples = trainer.last_eval_samples.cpu().numpy()
     np.save(folder / f"{cell.key}.npy", samples.astype(np.float32))
@@ -190,6 +182,8 @@ def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:
 def warm_caches(todo: list[Cell]) -> None:
     """Train a task's domain classifier once, here, before the processes that all need it."""
     from gankit.tasks import build_task
+    from gankit.tasks.images import ImageTask
+    from gankit.tasks.stacked import StackedTask
 
     seen = set()
     for cell in todo:
@@ -198,7 +192,7 @@ def warm_caches(todo: list[Cell]) -> None:
             continue
         seen.add(repr(cfg.data))
         task = build_task(cfg)
-        if hasattr(task, "classifier"):  # image and stacked tasks; their metrics need it
+        if isinstance(task, ImageTask | StackedTask):  # their metrics need the classifier
             task.classifier()
 
 
@@ -225,20 +219,11 @@ def run_plan(plan: Plan, out: Path, jobs: int = 1,
     # seed by seed, so an interrupted benchmark has whole tables for its first seeds; within
     # a seed the slowest cells first, so the processes finish together
     todo.sort(key=lambda c: (c.seed, -c.method.cost()))
-    if todo and jobs == 1:
-        for cell in todo:
-            results[cell.key] = run_cell(cell, folder)
-            if report:
-                report(cell.key, results[cell.key], False)
-    elif todo:
+    if todo and jobs > 1:
         warm_caches(todo)
-        os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(run_cell, cell, folder): cell for cell in todo}
-            for future in as_completed(futures):
-                cell = futures[future]
-                results[cell.key] = future.result()
-                if report:
-                    report(cell.key, results[cell.key], False)
+    for i, result in run_parallel(run_cell, [(cell, folder) for cell in todo], jobs,
+                                  as_done=True):
+        results[todo[i].key] = result
+        if report:
+            report(todo[i].key, result, False)
     return [results[c.key] for c in cells(plan)]

@@ -105,7 +105,7 @@ TOY = Suite(
             "the published protocol", {"train.ema": 0.0}),
         "pacgan": Protocol(
             "pacgan", {"ring": "toy-ring-pacgan", "grid": "toy-grid-pacgan"}, 400_000,
-            "PacGAN's protocol (ANCHORS.md): G 4×400 BatchNorm ReLU, D 3 maxout layers of 200 "
+            "PacGAN's protocol (Lin et al. 2018): G 4×400 BatchNorm ReLU, D 3 maxout layers of 200 "
             "units × 5 pieces, Adam 1e-4 β1 0.8, batch 100 (packs, for PacGAN), "
             "non-saturating loss, 100,000 training points, 2,500 evaluation samples"),
     },

@@ -37,13 +37,19 @@ def stats(values: list[float]) -> dict[str, Any]:
             "n": len(values), "n_infinite": len(values) - len(finite)}
 
 
-def mean_std(s: dict[str, Any], scale: float = 1.0, digits: int = 3) -> str:
-    """'23.4 ± 1.1'; one seed: the value alone; '(2 × ∞)' notes infinite values left out."""
+def mean_std(s: dict[str, Any], scale: float = 1.0, digits: int = 3, style: str = "f") -> str:
+    """'23.4 ± 1.1'; one seed: the value alone; '(2 × ∞)' notes infinite values left out.
+
+    style "f": `digits` decimals for both; "g": `digits` significant digits for the mean and two
+    for the std, always shown (the toy and demo-tuning sections of BENCHMARKS.md)."""
     if s["n"] == s["n_infinite"]:
         return "∞"
-    text = f"{s['mean'] * scale:.{digits}f}"
-    if s["n"] - s["n_infinite"] > 1:
-        text += f" ± {s['std'] * scale:.{digits}f}"
+    if style == "g":
+        text = f"{s['mean'] * scale:.{digits}g} ± {s['std'] * scale:.2g}"
+    else:
+        text = f"{s['mean'] * scale:.{digits}f}"
+        if s["n"] - s["n_infinite"] > 1:
+            text += f" ± {s['std'] * scale:.{digits}f}"
     if s["n_infinite"]:
         text += f" ({s['n_infinite']} × ∞)"
     return text
@@ -149,7 +155,7 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
               f"Command: `{info['command']}`  \nMachine: {info['machine']}  \n"
               f"Date: {info['date']}; {info['jobs']} processes, "
               f"{info['wall_seconds'] / 60:.1f} min wall time{reused_note(info)}.  \n"
-              "Mean ± std over seeds; *paper* columns: the published value (ANCHORS.md).\n\n")
+              "Mean ± std over seeds; *paper* columns: the published value of the paper.\n\n")
     paths = {"table": out / "table.md", "csv": out / "results.csv",
              "json": out / "results.json"}
     paths["table"].write_text(header + table)
@@ -174,6 +180,30 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
             if path is not None:
                 paths[f"panel_{data}"] = path
     return paths
+
+
+def table_from_results(results: dict[str, Any]) -> str:
+    """The Markdown tables of a results.json (what write_outputs put in table.md), rebuilt from
+    its numbers: scripts read results, not Markdown."""
+    from gankit.bench.runner import make_plan
+    from gankit.bench.suites import get_suite
+
+    info, summary = results["provenance"], _loose(results["summary"])
+    plan = make_plan(get_suite(info["suite"]), protocol=info["protocol"],
+                     only_methods=list(dict.fromkeys(s["method"] for s in summary)),
+                     only_data=list(dict.fromkeys(s["data"] for s in summary)))
+    return markdown(plan, summary)
+
+
+def _loose(obj: Any) -> Any:
+    """The inverse of _strict: "inf" back to a float."""
+    if isinstance(obj, dict):
+        return {k: _loose(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_loose(v) for v in obj]
+    if obj in ("inf", "-inf", "nan"):
+        return float(obj)
+    return obj
 
 
 def _strict(obj: Any) -> Any:

@@ -84,20 +84,3 @@ def to_unit(x: Tensor, pixel_range: str) -> Tensor:
 
 def to_uint8(x_unit: Tensor) -> Tensor:
     return (x_unit.clamp(0, 1) * 255).round().to(torch.uint8)
-
-
-def load_image_set(d) -> ImageSet:
-    """The data set a `DataConfig` names, at its resolution and channel count."""
-    if d.name in ("mnist", "fashion-mnist"):
-        from gankit.data.mnist import load_mnist_like
-
-        return load_mnist_like(d.name, d.resolution, d.data_dir, download=d.download)
-    if d.name == "digits":
-        from gankit.data.digits import load_digits_set
-
-        return load_digits_set(d.resolution)
-    if d.name == "folder":
-        from gankit.data.folder import load_folder
-
-        return load_folder(d.data_dir, d.resolution, d.channels)
-    raise ValueError(f"{d.name!r} is not an image data set")

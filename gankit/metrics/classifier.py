@@ -157,7 +157,7 @@ def domain_classifier(data: ImageSet, log: bool = False) -> DomainClassifier:
 # -- features, cached per image tensor ------------------------------------------------------------
 def _cached(task, x: Tensor) -> tuple[Tensor, Tensor]:
     """(features, logits) of images x (task range), computed once per tensor object."""
-    cache = task.__dict__.setdefault("_feature_cache", {})
+    cache = task.cache.setdefault("features", {})
     key = id(x)
     if key in cache and cache[key][0] is x:
         return cache[key][1]

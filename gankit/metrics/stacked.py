@@ -17,7 +17,7 @@ from gankit.metrics.registry import register
 
 def mode_histogram(task, x: Tensor) -> Tensor:
     """Counts per mode, cached per tensor (several metrics read the same samples)."""
-    cache = task.__dict__.setdefault("_mode_cache", {})
+    cache = task.cache.setdefault("modes", {})
     if id(x) in cache and cache[id(x)][0] is x:
         return cache[id(x)][1]
     counts = torch.bincount(mode_of(task.classes(x), task.n_classes), minlength=task.n_modes)

@@ -1,4 +1,8 @@
-"""Network builders: the config names an architecture, these functions build it."""
+"""Network builders, registered by name: the config names an architecture, the registry builds it.
+
+A builder is `fn(cfg, sample_shape) -> nn.Module` (gankit.registry.register_arch). Add your own
+with `gankit.register_arch(...)`, or name one by import path (`model.g_arch = "pkg.mod:fn"`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,12 @@ import math
 from torch import nn
 
 from gankit.config import Config
+from gankit.errors import GankitError
 from gankit.nets.mlp import LogitHead, maxout_mlp, mlp
+from gankit.registry import DISCRIMINATORS, GENERATORS, PYTHON, register_arch
+from gankit.registry import OLD_NAMES as _OLD_NAMES
+
+_KERAS_ALIASES = tuple(old for old, new in _OLD_NAMES["arch"].items() if new == "keras-mnist")
 
 
 class Reshape(nn.Module):
@@ -21,14 +30,7 @@ class Reshape(nn.Module):
 
 def build_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     """G: latent (batch, prior.dim) -> samples (batch, *sample_shape)."""
-    m = cfg.model
-    if m.g_arch == "mlp":
-        net = mlp(cfg.prior.dim, math.prod(sample_shape), m.g_width, m.g_depth,
-                  m.g_activation, m.g_batchnorm)
-        return net if len(sample_shape) == 1 else nn.Sequential(net, Reshape(sample_shape))
-    if m.g_arch in ("dcgan", "seed003"):  # image nets: sample_shape = (channels, side, side)
-        return _image_generator(cfg, sample_shape)
-    raise ValueError(f"unknown generator architecture {m.g_arch!r}")
+    return _check(GENERATORS[cfg.model.g_arch](cfg, tuple(sample_shape)), cfg.model.g_arch)
 
 
 def build_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
@@ -37,31 +39,78 @@ def build_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module
         from gankit.nets.pack import pack_discriminator
 
         return pack_discriminator(cfg, sample_shape, build_discriminator)
+    return _check(DISCRIMINATORS[cfg.model.d_arch](cfg, tuple(sample_shape)), cfg.model.d_arch)
+
+
+def _check(net: object, name: str) -> nn.Module:
+    if not isinstance(net, nn.Module):
+        raise GankitError(f"architecture '{name}' built a {type(net).__name__}, not a "
+                          "torch.nn.Module: a builder is fn(cfg, sample_shape) -> nn.Module")
+    return net
+
+
+# -- the built-in architectures -----------------------------------------------------------------
+@register_arch("mlp", role="generator")
+def mlp_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     m = cfg.model
-    n_in = math.prod(sample_shape)
-    if m.d_arch == "mlp":
-        return LogitHead(mlp(n_in, 1, m.d_width, m.d_depth, m.d_activation, m.d_batchnorm))
-    if m.d_arch == "maxout":
-        return LogitHead(maxout_mlp(n_in, 1, m.d_width, m.d_depth, m.maxout_pieces))
-    if m.d_arch == "dcgan":
-        from gankit.nets.dcgan import DCGANDiscriminator
-
-        return DCGANDiscriminator(sample_shape[0], sample_shape[-1], m.d_width)
-    if m.d_arch == "seed003":
-        from gankit.nets.seed003 import Seed003Discriminator
-
-        return Seed003Discriminator(m.d_width)
-    raise ValueError(f"unknown discriminator architecture {m.d_arch!r}")
+    net = mlp(cfg.prior.dim, math.prod(sample_shape), m.g_width, m.g_depth, m.g_activation,
+              m.g_batchnorm)
+    return net if len(sample_shape) == 1 else nn.Sequential(net, Reshape(sample_shape))
 
 
-def _image_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+@register_arch("mlp", role="discriminator")
+def mlp_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    m = cfg.model
+    return LogitHead(mlp(math.prod(sample_shape), 1, m.d_width, m.d_depth, m.d_activation,
+                         m.d_batchnorm))
+
+
+@register_arch("maxout", role="discriminator")
+def maxout_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    m = cfg.model
+    return LogitHead(maxout_mlp(math.prod(sample_shape), 1, m.d_width, m.d_depth,
+                                m.maxout_pieces))
+
+
+def _output(cfg: Config) -> str:
     """G's output activation follows data.pixel_range: tanh for [-1, 1], sigmoid for [0, 1]."""
-    m = cfg.model
-    output = "tanh" if cfg.data.pixel_range == "signed" else "sigmoid"
-    if m.g_arch == "dcgan":
-        from gankit.nets.dcgan import DCGANGenerator
+    return "tanh" if cfg.data.pixel_range == "signed" else "sigmoid"
 
-        return DCGANGenerator(cfg.prior.dim, sample_shape[0], sample_shape[-1], m.g_width, output)
-    from gankit.nets.seed003 import Seed003Generator
 
-    return Seed003Generator(cfg.prior.dim, m.g_width, output)
+@register_arch("dcgan", role="generator", image=True)
+def dcgan_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    from gankit.nets.dcgan import DCGANGenerator
+
+    return DCGANGenerator(cfg.prior.dim, sample_shape[0], sample_shape[-1], cfg.model.g_width,
+                          _output(cfg))
+
+
+@register_arch("dcgan", role="discriminator", image=True)
+def dcgan_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    from gankit.nets.dcgan import DCGANDiscriminator
+
+    return DCGANDiscriminator(sample_shape[0], sample_shape[-1], cfg.model.d_width)
+
+
+@register_arch("keras-mnist", role="generator", image=True, aliases=_KERAS_ALIASES)
+def keras_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    from gankit.nets.keras_mnist import KerasMnistGenerator
+
+    return KerasMnistGenerator(cfg.prior.dim, cfg.model.g_width, _output(cfg))
+
+
+@register_arch("keras-mnist", role="discriminator", image=True, aliases=_KERAS_ALIASES)
+def keras_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    from gankit.nets.keras_mnist import KerasMnistDiscriminator
+
+    return KerasMnistDiscriminator(cfg.model.d_width)
+
+
+def _given_from_python(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    raise GankitError("this run's networks were passed as modules from Python and cannot be "
+                      "rebuilt from its config: open it from Python with "
+                      "gankit.open_run(path, G=..., D=...) (or gankit.fit(..., resume=True))")
+
+
+for _role in ("generator", "discriminator"):
+    register_arch(PYTHON, _given_from_python, role=_role)

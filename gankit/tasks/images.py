@@ -2,7 +2,7 @@
 grids every `frame_every` steps, and the pictures of a finished run.
 
 Pixels live in the training range `data.pixel_range` ([-1, 1] for tanh generators, [0, 1] for
-seed 003's sigmoid); metrics and pictures convert to [0, 1] through `unit()`.
+the Keras recipe's sigmoid); metrics and pictures convert to [0, 1] through `unit()`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from gankit.config import Config
-from gankit.data.images import ImageSet, load_image_set, to_range, to_uint8, to_unit
+from gankit.data.images import ImageSet, to_range, to_uint8, to_unit
 from gankit.errors import DataError, GankitError
 
 GRID_SIZE = 64  # 8×8 fixed-noise grid
@@ -32,7 +32,12 @@ class ImageTask:
     def __init__(self, cfg: Config, data: ImageSet | None = None) -> None:
         d = cfg.data
         self.cfg = cfg
-        self.data = data if data is not None else load_image_set(d)
+        if data is None:
+            from gankit.data.sets import load_image_set
+
+            data = load_image_set(d)
+        self.data = data
+        self.cache: dict[str, Any] = {}  # metrics' features of sample sets
         self.pixel_range = d.pixel_range
         self.sample_shape = (d.channels, d.resolution, d.resolution)
         shape = tuple(self.data.train_x.shape[1:])
@@ -84,22 +89,22 @@ class ImageTask:
     # -- pictures -------------------------------------------------------------------------------
     def fixed_grid(self, trainer) -> np.ndarray:
         """uint8 64×C×H×W samples from the run's fixed noise (the same z at every frame)."""
-        from gankit.train.loop import SEED_FRAMES
+        from gankit.seeds import FRAMES
 
-        z_seed = self.cfg.train.seed + SEED_FRAMES
+        z_seed = self.cfg.train.seed + FRAMES
         return to_uint8(self.unit(trainer.sample(GRID_SIZE, z_seed))).numpy()
 
     def frame(self, trainer) -> dict[str, Any]:
         return {"grid": self.fixed_grid(trainer)}
 
     def render(self, trainer, run_dir: Path, samples: Tensor) -> list[Path]:
-        """grid.png (fixed noise), real.png, training.gif; seed 003 runs also its two figures."""
+        """grid.png (fixed noise), real.png, training.gif; Keras-recipe runs also two figures."""
         from gankit.viz.curves import read_log
         from gankit.viz.grids import (
             save_grid,
             save_grid_animation,
-            save_seed003_grid,
-            save_seed003_losses,
+            save_keras_grid,
+            save_keras_losses,
         )
 
         run_dir = Path(run_dir)
@@ -109,9 +114,9 @@ class ImageTask:
         gif = save_grid_animation(run_dir / "training.gif", run_dir / "frames")
         if gif is not None:
             written.append(gif)
-        if self.cfg.model.g_arch == "seed003":
-            written.append(save_seed003_grid(run_dir / "seed003_grid.png", grid[:24]))
-            loss = save_seed003_losses(run_dir / "seed003_loss.png",
+        if self.cfg.model.g_arch == "keras-mnist":
+            written.append(save_keras_grid(run_dir / "keras_grid.png", grid[:24]))
+            loss = save_keras_losses(run_dir / "keras_loss.png",
                                        read_log(run_dir / "metrics.jsonl"))
             if loss is not None:
                 written.append(loss)

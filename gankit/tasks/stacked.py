@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from gankit.config import Config
-from gankit.data.images import to_range
+from gankit.data.images import ImageSet, to_range
 from gankit.data.stacked import stack, stack_indices
 from gankit.tasks.images import ImageTask
 
@@ -18,9 +18,10 @@ from gankit.tasks.images import ImageTask
 class StackedTask:
     sample_suffixes = (".png", ".npy", ".npz")  # those of ImageTask
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, data: ImageSet | None = None) -> None:
         self.cfg = cfg
-        self.base = ImageTask(cfg)  # the single-image set (channels = 1), and its classifier
+        self.base = ImageTask(cfg, data)  # the single-image set (channels = 1), its classifier
+        self.cache: dict[str, Any] = {}
         self.k = cfg.data.stack
         side = cfg.data.resolution
         self.sample_shape = (self.k, side, side)

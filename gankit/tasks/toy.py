@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from gankit.config import Config
-from gankit.data.toy import build_mixture
+from gankit.data.toy import GaussianMixture, build_mixture
 
 TOY_DATA = ("ring", "grid", "mixture")
 FRAME_SAMPLES = 1000
@@ -21,10 +21,11 @@ class ToyTask:
     #: The formats save_samples writes (checked before any sample is drawn).
     sample_suffixes = (".npy", ".csv", ".png")
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, mixture: GaussianMixture | None = None) -> None:
         d = cfg.data
         self.cfg = cfg
-        self.mixture = build_mixture(d.name, d.std, d.means, d.weights)
+        self.mixture = mixture or build_mixture(d.name, d.std, d.means, d.weights)
+        self.cache: dict[str, Any] = {}
         self.sample_shape = (self.mixture.dim,)
         centres = self.mixture.centres
         margin = max(0.5, 0.25 * float((centres.max(0).values - centres.min(0).values).max()))

@@ -165,16 +165,16 @@ def all_reduce(t: Tensor, op: str) -> Tensor:
     return out
 
 
-def sync_for_save(trainer: Any) -> None:
+def sync_for_save(modules: tuple[nn.Module | None, ...], acc: Tensor) -> Tensor:
     """Before a checkpoint: rank 0's BatchNorm buffers on every rank (DDP's own rule, applied
-    once here instead of at every forward), and the interval statistics averaged over ranks."""
+    once here instead of at every forward); returns the interval statistics averaged over ranks."""
     if not _active():
-        return
-    for module in (trainer.G, trainer.D, trainer.G_ema):
+        return acc
+    for module in modules:
         if module is not None:
             for b in module.buffers():
                 dist.broadcast(b, 0)
-    trainer.acc = all_mean(trainer.acc)
+    return all_mean(acc)
 
 
 def max_over_ranks(value: float) -> float:
@@ -251,19 +251,6 @@ class StopVote:
 _VOTES: list[StopVote] = []
 
 
-def request_stop(trainer: Any, signum: int) -> None:
-    """A signal arrived: stop after this step in a single process; under torchrun after the
-    step at which all ranks have heard of it (`poll_stop`)."""
-    if trainer.dist.enabled:
-        trainer.stop_pending = int(signum)
-    else:
-        trainer.stop_signal = signal.Signals(signum).name
-
-
-def poll_stop(trainer: Any) -> None:
-    """Called once per step on every rank: all stop after the same step when any was signalled."""
-    if trainer.stop_vote is None:
-        return
-    agreed = trainer.stop_vote.poll(getattr(trainer, "stop_pending", 0))
-    if agreed and trainer.stop_signal is None:
-        trainer.stop_signal = signal.Signals(agreed).name
+def stop_reason(signum: int) -> str:
+    """The name the trainer records for a stop the ranks agreed on (e.g. SIGTERM)."""
+    return signal.Signals(signum).name

@@ -4,7 +4,7 @@ Each option is a `train.*` field: true, false, or unset (automatic). Automatic m
 (bf16 autocast and channels-last for conv nets only: a 2-D toy point in bf16 is rounded to 1/32
 near 4, on the scale of the grid's mode width 0.05) and, on CPU, what measured fastest for the
 toy MLP (BENCHMARKS.md, section `speed`; CPU_DEFAULTS). The trainer calls `prepare`
-once: it builds the modules the step calls,
+once; it returns the modules the step calls (`Nets`),
 
     G_fast, D_fast   the nets as the step runs them locally (autocast, compiled)
     G_ddp,  D_ddp    the same, wrapped in DistributedDataParallel under torchrun (else identical)
@@ -17,7 +17,6 @@ process count. The step never reads a value back to the host (gankit/train/loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -116,38 +115,44 @@ def _compile(module: nn.Module, fast: FastPath) -> nn.Module:
     return torch.compile(module, mode=fast.compile_mode) if fast.compile else module
 
 
-def prepare(trainer: Any) -> None:
-    """Build the step's modules, set the optimizers' kernels, attach the NaN guard."""
-    from gankit.train.guard import NonFiniteGuard
+@dataclass(frozen=True)
+class Nets:
+    """What `prepare` builds: the plain G and D (SyncBatchNorm versions under torchrun when
+    asked), the step's local modules and their DDP-wrapped versions, and the switches."""
 
-    t, info, device = trainer.cfg.train, trainer.dist, trainer.device
-    conv = has_conv(trainer.G, trainer.D)
-    fast = resolve(t, device, conv)
+    G: nn.Module
+    D: nn.Module
+    G_fast: nn.Module
+    D_fast: nn.Module
+    G_ddp: nn.Module
+    D_ddp: nn.Module
+    fast: FastPath
+
+
+def prepare(t: Any, info: distributed.Dist, device: torch.device, G: nn.Module, D: nn.Module,
+            G_ema: nn.Module | None, optimizers: tuple[torch.optim.Optimizer, ...]) -> Nets:
+    """Build the step's modules and set the optimizers' kernels, for train config `t`."""
+    fast = resolve(t, device, has_conv(G, D))
     if device.type == "cpu" and t.threads:  # 0: torch's default, one thread per core, which
         torch.set_num_threads(t.threads)      # measured fastest on an idle machine (speed.py)
     if t.sync_batchnorm and info.enabled:  # same parameters: the optimizers still hold them
-        trainer.G = distributed.sync_batchnorm(trainer.G, device)
-        trainer.D = distributed.sync_batchnorm(trainer.D, device)
+        G = distributed.sync_batchnorm(G, device)
+        D = distributed.sync_batchnorm(D, device)
     if fast.channels_last:
-        for module in (trainer.G, trainer.D, trainer.G_ema):
+        for module in (G, D, G_ema):
             if module is not None:
                 module.to(memory_format=torch.channels_last)
-    nets = [Autocast(m, device.type) if fast.amp else m for m in (trainer.G, trainer.D)]
-    trainer.G_fast, trainer.D_fast = (_compile(m, fast) for m in nets)
+    nets = [Autocast(m, device.type) if fast.amp else m for m in (G, D)]
+    G_fast, D_fast = (_compile(m, fast) for m in nets)
     if info.enabled:
-        trainer.G_ddp, trainer.D_ddp = (_compile(distributed.wrap(m, device), fast)
-                                        for m in nets)
+        G_ddp, D_ddp = (_compile(distributed.wrap(m, device), fast) for m in nets)
     else:
-        trainer.G_ddp, trainer.D_ddp = trainer.G_fast, trainer.D_fast
-    for opt in (trainer.opt_g, trainer.opt_d):
+        G_ddp, D_ddp = G_fast, D_fast
+    set_kernels(optimizers, fast)
+    return Nets(G, D, G_fast, D_fast, G_ddp, D_ddp, fast)
+
+
+def set_kernels(optimizers: tuple[torch.optim.Optimizer, ...], fast: FastPath) -> None:
+    """This run's optimizer kernels (also after a checkpoint restored the saver's)."""
+    for opt in optimizers:
         set_fused(opt, fast.fused_adam)
-    trainer.fast = fast
-    trainer.guard = NonFiniteGuard(trainer)
-    trainer.stop_vote = distributed.StopVote() if info.enabled else None
-
-
-def after_load(trainer: Any, path: Path) -> None:
-    """After a checkpoint is loaded: this run's optimizer kernels, and the last good checkpoint."""
-    for opt in (trainer.opt_g, trainer.opt_d):
-        set_fused(opt, trainer.fast.fused_adam)
-    trainer.guard.saved(path, trainer.step)

@@ -1,18 +1,23 @@
-"""Algorithm 1 of Goodfellow et al. (2014), seed 000: k discriminator steps, then one G step.
+"""Algorithm 1 of Goodfellow et al. (2014): k discriminator steps, then one generator step.
 
 One `Trainer` serves every objective; variations are options of the same loop, not copies of it.
-The step never reads a value back to the host: losses and D outputs are summed on the device and
-read once per `log_every` steps.
+The step never reads a value back to the host: its statistics (named in `Trainer.stat_names`) are
+summed on the device and read once per `log_every` steps.
+
+Everything a trainer holds is declared in `Trainer.__init__`; helpers (fastpath, distributed,
+the NaN guard) return what they build and the trainer stores it. G and D are built from the
+config, or passed in (`gankit.fit`): the loop only needs modules.
 """
 
 from __future__ import annotations
 
 import bisect
 import copy
+import functools
 import json
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +25,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from gankit import seeds
 from gankit.config import Config
 from gankit.data.sampler import EpochSampler
 from gankit.losses import OBJECTIVES, gradient_penalty
 from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
+from gankit.tasks import Task
 from gankit.train import distributed, ema, fastpath
 from gankit.train.checkpoint import (
     FILENAME,
@@ -32,14 +39,15 @@ from gankit.train.checkpoint import (
     load_module_state,
     save_checkpoint,
 )
+from gankit.train.guard import NonFiniteGuard
 from gankit.train.optim import clip_weights, make_optimizer
 from gankit.train.unrolled import unrolled_logits
 
-#: Quantities averaged over each logging interval, in this order.
+#: Statistics averaged over each logging interval (plus "gp", the gradient penalty, when on).
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake")
 
-# Offsets from the run's seed for each independent random stream.
-SEED_Z, SEED_DATA, SEED_FRAMES, SEED_EVAL, SEED_BN = 1, 2, 3, 4, 5
+#: A function called after every step; it may call `trainer.request_stop(reason)`.
+Callback = Callable[["Trainer"], None]
 
 #: Latent draws, in batches, that re-estimate the BatchNorm statistics of G's weight average.
 BN_RECALIBRATION = (8, 512)
@@ -63,6 +71,31 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
+def _tensorboard(run_dir: Path | None) -> Any:
+    """A TensorBoard writer into run_dir/tensorboard (train.tensorboard; the extra
+    `gankit[tensorboard]`), or None where this process writes no files (torchrun ranks > 0).
+    The writer makes its folder only at the first record, so that building a trainer touches no
+    file before gankit.run has checked and locked the run folder."""
+    from gankit._optional import require
+
+    require("tensorboard", "gankit[tensorboard]", "train.tensorboard = true")
+    if run_dir is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return functools.partial(SummaryWriter, log_dir=str(run_dir / "tensorboard"))
+
+
+def _packed(D: nn.Module, pack: int) -> nn.Module:
+    """A user's D under PacGAN (train.pack = m): built for m× the input's first axis, wrapped so
+    it judges packs of m samples, as the built-in ones are."""
+    if pack == 1:
+        return D
+    from gankit.nets.pack import Packed
+
+    return D if isinstance(D, Packed) else Packed(D, pack)
+
+
 def grad_norm(module: nn.Module) -> Tensor:
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     if not grads:
@@ -71,9 +104,15 @@ def grad_norm(module: nn.Module) -> Tensor:
 
 
 class Trainer:
-    """Owns the two networks, their optimizers and the random streams of one run."""
+    """Owns the two networks, their optimizers and the random streams of one run.
 
-    def __init__(self, cfg: Config, task: Any, run_dir: Path | None = None) -> None:
+    `G`, `D`: modules to train instead of the configured architectures (the config then records
+    what built them, e.g. "python"); `objective`: a loss object instead of `train.loss`.
+    """
+
+    def __init__(self, cfg: Config, task: Task, run_dir: Path | None = None, *,
+                 G: nn.Module | None = None, D: nn.Module | None = None,
+                 objective: Any = None) -> None:
         t = cfg.train
         self.cfg, self.task = cfg, task
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -86,27 +125,49 @@ class Trainer:
         # -- end speed and scale (threads: fastpath.prepare) --
         torch.manual_seed(t.seed)
         shape = task.sample_shape
-        self.G = build_generator(cfg, shape).to(self.device)
-        self.D = build_discriminator(cfg, shape).to(self.device)
+        G = build_generator(cfg, shape) if G is None else G
+        D = build_discriminator(cfg, shape) if D is None else _packed(D, t.pack)
+        self.G: nn.Module = G.to(self.device)
+        self.D: nn.Module = D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if t.ema > 0 else None
         self._ema_has_bn = self.G_ema is not None and ema.has_batchnorm(self.G_ema)
         self._ema_bn_stale = self._ema_has_bn  # statistics to re-estimate before sampling
         self.opt_g = make_optimizer(t.optimizer, self.G.parameters(), t.lr_g, t.betas_g)
         self.opt_d = make_optimizer(t.optimizer, self.D.parameters(), t.lr_d, t.betas_d)
-        self.objective = OBJECTIVES[t.loss]
-        self.z_gen = torch.Generator(device=self.device).manual_seed(t.seed + SEED_Z)
+        self.objective = OBJECTIVES[t.loss] if objective is None else objective
+        self.g_uses_real = bool(getattr(self.objective, "g_uses_real", False))  # user objects
+        self.z_gen = torch.Generator(device=self.device).manual_seed(t.seed + seeds.Z)
         data = task.train_data().to(self.device)
         self.sampler = EpochSampler(  # train.batch_size is global: each rank takes its share
             data, distributed.local_batch(t.batch_size, t.pack, self.dist),
-            seed=t.seed + SEED_DATA, rank=self.dist.rank, world_size=self.dist.world_size)
+            seed=t.seed + seeds.DATA, rank=self.dist.rank, world_size=self.dist.world_size)
+        # -- progress and logging --
         self.step = 0  # generator steps done
         self.d_batches = 0  # real batches consumed
-        self.acc = torch.zeros(len(LOGGED), device=self.device)
+        self.stat_names: tuple[str, ...] = LOGGED + (("gp",) if t.gp_lambda else ())
+        self.acc = torch.zeros(len(self.stat_names), device=self.device)  # sums, in that order
         self.acc_steps = 0
-        self.stop_signal: str | None = None
+        self.last_record: dict[str, float] | None = None  # the latest metrics.jsonl line
+        self.tensorboard = _tensorboard(self.run_dir) if t.tensorboard else None
         self._lr_factor = 1.0
         self.d_pretrained = False  # D pretraining (train.pretrain_d_samples) done?
-        fastpath.prepare(self)  # G_fast/D_fast, G_ddp/D_ddp (DDP), fused Adam, NaN guard
+        # -- stopping: a signal, or a callback's request (under torchrun: agreed by all ranks) --
+        self.stop_signal: str | None = None  # why the loop stopped early (SIGINT, a reason...)
+        self.stop_pending = 0  # torchrun: the signal number this rank will vote for
+        # -- set by gankit.run: the session's speed and memory; the last evaluation's samples --
+        self.run_stats: dict[str, Any] | None = None
+        self.last_eval_samples: Tensor | None = None
+        self.notes: list[str] = []  # things the user should be told (printed by the CLI)
+        self.untrusted_weights: str | None = None  # executable weights not to load (untrusted)
+        # -- the fast path (docs/speed.md): modules the step calls, sharing G's and D's weights --
+        nets = fastpath.prepare(self.cfg.train, self.dist, self.device, self.G, self.D,
+                                self.G_ema, (self.opt_g, self.opt_d))
+        self.G, self.D = nets.G, nets.D  # SyncBatchNorm versions under torchrun, if asked
+        self.G_fast, self.D_fast, self.G_ddp, self.D_ddp = (
+            nets.G_fast, nets.D_fast, nets.G_ddp, nets.D_ddp)
+        self.fast = nets.fast
+        self.guard = NonFiniteGuard(self)
+        self.stop_vote = distributed.StopVote() if self.dist.enabled else None
 
     # -- Algorithm 1 ----------------------------------------------------------------------------
     def sample_z(self, n: int) -> Tensor:
@@ -114,7 +175,7 @@ class Trainer:
         z = sample_prior(p.name, n * self.dist.world_size, p.dim, self.z_gen, self.device)
         return distributed.rank_slice(z, self.dist)
 
-    def d_step(self) -> Tensor:
+    def d_step(self) -> dict[str, Tensor]:
         """One discriminator update on a real and a fake minibatch; returns detached stats."""
         real = self.sampler.batch(self.d_batches)
         self.d_batches += 1
@@ -123,15 +184,19 @@ class Trainer:
         real_logits, fake_logits = self.D_ddp(real), self.D_ddp(fake)
         loss = self.objective.d_loss(real_logits, fake_logits)
         t = self.cfg.train
-        penalty = t.gp_lambda * gradient_penalty(self.D, real, fake, self.z_gen) \
-            if t.gp_lambda else 0.0  # WGAN-GP: in the gradient, not in the logged d_loss
+        stats = {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_logits.detach()).mean(),
+                 "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
+        total = loss
+        if t.gp_lambda:  # WGAN-GP: in the gradient, logged apart from d_loss (as "gp")
+            gp = gradient_penalty(self.D, real, fake, self.z_gen)
+            total = loss + t.gp_lambda * gp
+            stats["gp"] = gp.detach()
         self.opt_d.zero_grad(set_to_none=True)
-        (loss + penalty).backward()
-        self.guard.step(self.opt_d, loss + penalty, "discriminator")
+        total.backward()
+        self.guard.step(self.opt_d, total, "discriminator")
         if t.clip:  # WGAN: keep the critic's weights in [-clip, clip]
             clip_weights(self.D, t.clip)
-        return torch.stack([loss.detach(), torch.sigmoid(real_logits.detach()).mean(),
-                            torch.sigmoid(fake_logits.detach()).mean()])
+        return stats
 
     def g_step(self) -> Tensor:
         """One generator update through a frozen D."""
@@ -139,7 +204,11 @@ class Trainer:
         fake = self.G_ddp(self.sample_z(self.sampler.batch_size))
         # unrolled GAN: G's loss sees D after train.unroll functional D steps (unrolled.py)
         fake_logits = unrolled_logits(self, fake) if self.cfg.train.unroll else self.D_fast(fake)
-        loss = self.objective.g_loss(fake_logits)
+        if self.g_uses_real:  # relativistic losses: D's outputs on the last D step's real batch
+            real = self.sampler.batch(max(self.d_batches - 1, 0))  # re-read: no state consumed
+            loss = self.objective.g_loss(fake_logits, self.D_fast(real))
+        else:
+            loss = self.objective.g_loss(fake_logits)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.guard.step(self.opt_g, loss, "generator")
@@ -153,13 +222,30 @@ class Trainer:
         """k discriminator steps, one generator step, statistics accumulated on the device."""
         self._apply_lr()
         k = self.cfg.train.k
-        d_stats = sum(self.d_step() for _ in range(k)) / k
-        g_loss = self.g_step()
-        self.acc += self.guard.finite_stats(torch.stack([d_stats[0], g_loss, d_stats[1],
-                                                          d_stats[2]]))
+        d_runs = [self.d_step() for _ in range(k)]
+        stats = {name: sum(r[name] for r in d_runs) / k for name in d_runs[0]}
+        stats["g_loss"] = self.g_step()
+        self.acc += self.guard.finite_stats(torch.stack([stats[n] for n in self.stat_names]))
         self.acc_steps += 1
         self.step += 1
-        distributed.poll_stop(self)  # torchrun: every rank stops after the same step
+        if self.stop_vote is not None:  # torchrun: every rank stops after the same step
+            agreed = self.stop_vote.poll(self.stop_pending)
+            if agreed and self.stop_signal is None:
+                self.stop_signal = distributed.stop_reason(agreed)
+
+    def request_stop(self, reason: str = "callback") -> None:
+        """Stop after the current step, save a checkpoint and return from `fit` (False).
+
+        For callbacks: under torchrun, call it at the same step on every rank."""
+        self.stop_signal = reason
+
+    def _on_signal(self, signum: int) -> None:
+        """SIGINT/SIGTERM: stop after this step; under torchrun after the step at which all
+        ranks have heard of it (the stop vote)."""
+        if self.dist.enabled:
+            self.stop_pending = int(signum)
+        else:
+            self.stop_signal = signal.Signals(signum).name
 
     def _apply_lr(self) -> None:
         t = self.cfg.train
@@ -171,16 +257,18 @@ class Trainer:
             self._lr_factor = factor
 
     # -- the loop -------------------------------------------------------------------------------
-    def fit(self, until: int, on_step: Callable[[Trainer], None] | None = None) -> bool:
-        """Train up to generator step `until`; True if finished, False if stopped by a signal.
+    def fit(self, until: int, callbacks: Callback | Iterable[Callback] | None = None) -> bool:
+        """Train up to generator step `until`; True if finished, False if stopped early.
 
-        SIGINT/SIGTERM finish the current step, then the loop saves a checkpoint and returns.
+        SIGINT/SIGTERM, or a callback's `trainer.request_stop(reason)`, finish the current step;
+        then the loop saves a checkpoint and returns (`stop_signal` says why).
         """
         t = self.cfg.train
+        hooks = [] if callbacks is None else [callbacks] if callable(callbacks) else list(callbacks)
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
         def request_stop(signum, frame):
-            distributed.request_stop(self, signum)
+            self._on_signal(signum)
             for s, h in previous.items():  # a second signal acts at once
                 signal.signal(s, h)
 
@@ -189,7 +277,7 @@ class Trainer:
         try:
             if self.step == 0:
                 self.save_frame()
-            # -- D pretraining (seed 003): once, before the first G step; checkpointed at once --
+            # -- D pretraining (Keras recipe): once, before the first G step; checkpointed then --
             if t.pretrain_d_samples and not self.d_pretrained and self.step == 0:
                 from gankit.train.pretrain import pretrain_discriminator
 
@@ -207,8 +295,8 @@ class Trainer:
                     self.save_frame()
                 if self.step % t.ckpt_every == 0:
                     self.save()
-                if on_step is not None:
-                    on_step(self)
+                for hook in hooks:
+                    hook(self)
             self.save()
         finally:
             for s, h in previous.items():
@@ -221,7 +309,7 @@ class Trainer:
         self.guard.check()  # a NaN/Inf loss stops the run here (train.on_nonfinite)
         values, extra = self.guard.interval_means(self.acc, self.acc_steps)  # over ranks
         norms = torch.stack([grad_norm(self.D), grad_norm(self.G)]).tolist()
-        record = {"step": self.step, **dict(zip(LOGGED, values)),
+        record = {"step": self.step, **dict(zip(self.stat_names, values)),
                   "grad_norm_d": norms[0], "grad_norm_g": norms[1],
                   "lr_g": self.opt_g.param_groups[0]["lr"],
                   "lr_d": self.opt_d.param_groups[0]["lr"], **extra}
@@ -235,6 +323,13 @@ class Trainer:
                     f.write(json.dumps(record) + "\n")
             except OSError as e:  # a full disk: name the log (run.train reports it)
                 raise OSError(e.errno, e.strerror, str(path)) from None
+        if self.tensorboard is not None:
+            if isinstance(self.tensorboard, functools.partial):  # first record: make the writer
+                self.tensorboard = self.tensorboard()
+            for name, value in record.items():
+                if name != "step":
+                    self.tensorboard.add_scalar(name, value, self.step)
+            self.tensorboard.flush()
         return record
 
     @property
@@ -260,7 +355,7 @@ class Trainer:
         function of the averaged weights alone, so resumed runs sample exactly as uninterrupted
         ones."""
         n_batches, size = BN_RECALIBRATION
-        gen = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed + SEED_BN)
+        gen = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed + seeds.BN)
         p = self.cfg.prior
         ema.recalibrate_batchnorm(self.G_ema, (
             sample_prior(p.name, size, p.dim, gen, self.device) for _ in range(n_batches)))
@@ -268,7 +363,7 @@ class Trainer:
 
     def sample(self, n: int, seed: int | None = None) -> Tensor:
         """n samples from a latent stream of its own, so sampling never disturbs training."""
-        seed = self.cfg.train.seed + SEED_EVAL if seed is None else seed
+        seed = self.cfg.train.seed + seeds.EVAL if seed is None else seed
         gen = torch.Generator(device=self.device).manual_seed(seed)
         p = self.cfg.prior
         return self.generate(sample_prior(p.name, n, p.dim, gen, self.device))
@@ -312,7 +407,8 @@ class Trainer:
             "config": self.cfg.to_toml(), "step": self.step, "d_batches": self.d_batches,
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "rng": rng, "acc": self.acc, "acc_steps": self.acc_steps,
+            "rng": rng, "acc": self.acc, "acc_names": list(self.stat_names),
+            "acc_steps": self.acc_steps,
             "d_pretrained": self.d_pretrained,
         }
         if self.G_ema is not None:
@@ -320,7 +416,8 @@ class Trainer:
         return state
 
     def save(self) -> None:
-        distributed.sync_for_save(self)  # rank 0's BatchNorm buffers everywhere
+        # rank 0's BatchNorm buffers everywhere; the partial log averages over ranks
+        self.acc = distributed.sync_for_save((self.G, self.D, self.G_ema), self.acc)
         self.guard.before_save()  # never a checkpoint of non-finite weights
         if self.run_dir is not None:
             save_checkpoint(self.run_dir / FILENAME, self.state())
@@ -334,7 +431,10 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.step, self.d_batches = int(state["step"]), int(state["d_batches"])
-        self.acc = state["acc"].to(self.device)
+        names = state.get("acc_names", list(LOGGED))  # older checkpoints: LOGGED's order
+        saved = dict(zip(names, state["acc"].to(self.device)))
+        self.acc = torch.stack([saved.get(n, torch.zeros((), device=self.device))
+                                for n in self.stat_names])
         self.acc_steps = int(state["acc_steps"])
         self.d_pretrained = bool(state.get("d_pretrained", False))
         torch.set_rng_state(state["rng"]["torch"])
@@ -342,19 +442,25 @@ class Trainer:
         if self.device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
         self._lr_factor = float("nan")  # re-derive the learning rate from the step
-        fastpath.after_load(self, path)  # this run's optimizer kernels; last good checkpoint
+        fastpath.set_kernels((self.opt_g, self.opt_d), self.fast)  # this run's, not the saver's
+        self.guard.saved(path, self.step)  # the last good checkpoint
 
     @classmethod
     def from_checkpoint(
-        cls, run_dir: Path, task_factory: Callable[[Config], Any], cfg: Config | None = None,
-        keep_metrics: bool = True,
+        cls, run_dir: Path, task_factory: Callable[[Config], Task], cfg: Config | None = None,
+        keep_metrics: bool = True, check: Callable[[Config], None] | None = None, **modules: Any,
     ) -> Trainer:
-        """Rebuild a trainer from run_dir/checkpoint.pt (its own config unless one is given)."""
+        """Rebuild a trainer from run_dir/checkpoint.pt (its own config unless one is given).
+
+        `check(cfg)` runs before anything is built (e.g. refusing code the config names);
+        `modules`: G, D, objective passed from Python, as for a new Trainer."""
         path = Path(run_dir) / FILENAME
         state = load_checkpoint(path)
         if cfg is None:
             cfg = Config.from_toml(state["config"], source=f"the config inside {path}")
-        trainer = cls(cfg, task_factory(cfg), run_dir)
+        if check is not None:
+            check(cfg)
+        trainer = cls(cfg, task_factory(cfg), run_dir, **modules)
         trainer.load_state(state, path)
         if keep_metrics:
             trainer.truncate_log()

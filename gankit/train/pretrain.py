@@ -1,6 +1,7 @@
-"""Discriminator pretraining, seed 003's first phase: one epoch on real and generated images.
+"""Discriminator pretraining, the Keras MNIST GAN recipe's first phase: one epoch on real and
+generated images.
 
-Seed 003 draws `train.pretrain_d_samples` real images and as many images from the untrained G
+The recipe draws `train.pretrain_d_samples` real images and as many images from the untrained G
 (Keras `predict`: inference mode), shuffles the 2n labelled images together and fits D for one
 epoch with minibatches of `train.pretrain_d_batch`, using D's own optimizer (whose state carries
 into the main loop, as the compiled Keras model's does). Labels: 1 real, 0 generated; the loss
@@ -17,15 +18,14 @@ import torch
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 from gankit.priors import sample_prior
-
-SEED_PRETRAIN = 5  # offset from the run's seed, beside loop.SEED_* streams
+from gankit.seeds import PRETRAIN
 
 
 def pretrain_discriminator(trainer) -> dict[str, float]:
     """One epoch of D on n real + n generated images; returns the epoch's mean loss and accuracy."""
     t, p = trainer.cfg.train, trainer.cfg.prior
     device = trainer.device
-    gen = torch.Generator(device="cpu").manual_seed(t.seed + SEED_PRETRAIN)
+    gen = torch.Generator(device="cpu").manual_seed(t.seed + PRETRAIN)
     data = trainer.sampler.data
     n = t.pretrain_d_samples
     idx = torch.randint(len(data), (n,), generator=gen).to(data.device)  # with replacement,

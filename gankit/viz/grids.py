@@ -1,7 +1,7 @@
-"""Image grids: tiles of samples as one picture, the fixed-noise animation, seed 003's figures.
+"""Image grids: tiles of samples as one picture, the fixed-noise animation, the Keras figures.
 
 Grids are assembled with NumPy/PIL (no axes, one pixel per pixel, scaled up for small images);
-matplotlib is used only for the figures seed 003 draws with it (its 3×8 grid and loss plot).
+matplotlib is used only for the figures the Keras recipe draws with it (its 3×8 grid and loss plot).
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ def save_grid_animation(path: Path, frames_dir: Path, ms: int = 200) -> Path | N
     return Path(path)
 
 
-def save_seed003_grid(path: Path, images: np.ndarray) -> Path:
-    """Seed 003's figure: 'Generated Images', 3 rows × 8 columns (first 24 images)."""
+def save_keras_grid(path: Path, images: np.ndarray) -> Path:
+    """The Keras recipe's figure: 'Generated Images', 3 rows × 8 columns (first 24 images)."""
     import matplotlib.pyplot as plt
 
     import gankit.viz  # noqa: F401  (Agg backend)
@@ -85,8 +85,8 @@ def save_seed003_grid(path: Path, images: np.ndarray) -> Path:
     return Path(path)
 
 
-def save_seed003_losses(path: Path, records: list[dict]) -> Path | None:
-    """Seed 003's loss plot: Discriminator (red) and Adversarial (blue) loss per step."""
+def save_keras_losses(path: Path, records: list[dict]) -> Path | None:
+    """The Keras recipe's loss plot: Discriminator (red) and Adversarial (blue) loss per step."""
     if not records:
         return None
     import matplotlib.pyplot as plt

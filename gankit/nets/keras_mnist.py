@@ -1,11 +1,12 @@
-"""Seed 003's Keras MNIST networks, layer for layer, in PyTorch.
+"""The Keras MNIST GAN of 'An Annotated Proof of Generative Adversarial Networks with Implementation
+Notes', layer for layer, in PyTorch.
 
 G: Dense(200·7·7) BN ReLU Dropout → reshape 7×7×200 → ConvT(100, 5, stride 2) → 14×14×100
    → ConvT(50, 3, stride 2) → 28×28×50 → ConvT(25, 3) → 28×28×25 → ConvT(1, 3) → sigmoid;
-   every hidden layer BN + ReLU + Dropout(0.3). With depth 200 it has the seed's 1,586,351
+   every hidden layer BN + ReLU + Dropout(0.3). With depth 200 it has the source's 1,586,351
    parameters (BatchNorm moving statistics counted, as Keras does).
 D: Conv(256, 5, stride 2) LeakyReLU(0.2) Dropout → Conv(512, 5, stride 2) LeakyReLU Dropout
-   → Dense(256) LeakyReLU Dropout → one logit. The seed's Dense(2) + softmax is the same
+   → Dense(256) LeakyReLU Dropout → one logit. The source's Dense(2) + softmax is the same
    classifier: its logit is the difference of the two outputs, so one output suffices.
 
 Keras details kept: 'same' padding, Glorot-uniform weights with zero biases, BatchNorm momentum
@@ -34,7 +35,7 @@ def _bn_relu_drop(n: int, dims: int) -> list[nn.Module]:
     return [bn(n, eps=BN_EPS, momentum=BN_MOMENTUM), nn.ReLU(), nn.Dropout(DROPOUT)]
 
 
-class Seed003Generator(nn.Module):
+class KerasMnistGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, depth: int = 200, output: str = "sigmoid") -> None:
         super().__init__()
         self.depth = depth
@@ -65,7 +66,7 @@ class Seed003Generator(nn.Module):
         return self.stages(z)[-1]
 
 
-class Seed003Discriminator(nn.Module):
+class KerasMnistDiscriminator(nn.Module):
     def __init__(self, depth: int = 256, dense: int = 256) -> None:
         super().__init__()
 

@@ -1,0 +1,68 @@
+"""What every benchmark does: train one config (optionally within a wall-clock budget) on one
+torch thread, and run many such cells in parallel processes. `gankit bench` (runner.py) and the
+scripts in benchmarks/ all use these, so each script only defines its cells and its report.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gankit.config import Config
+from gankit.errors import GankitError
+from gankit.train.loop import Callback, Trainer
+
+R = TypeVar("R")
+
+
+def budget(seconds: float) -> Callback:
+    """A callback that stops training once `seconds` of wall clock have passed since it was
+    made (checked after each step; the run then saves and returns as after a signal)."""
+    started = time.perf_counter()
+
+    def stop_when_spent(trainer: Trainer) -> None:
+        if time.perf_counter() - started >= seconds:
+            trainer.request_stop("budget")
+
+    return stop_when_spent
+
+
+def train_cell(cfg: Config, run_dir: Path | None = None, seconds: float | None = None,
+               threads: int = 1, force: bool = True) -> tuple[Trainer, float, bool]:
+    """Train `cfg` to its steps (or until `seconds` of wall clock) on `threads` torch threads;
+    returns the trainer, the training seconds and whether it ran to its last step."""
+    import torch
+
+    from gankit import run
+    from gankit.tasks import build_task
+
+    torch.set_num_threads(threads)
+    trainer = (run.start(cfg, run_dir, force=force) if run_dir is not None
+               else Trainer(cfg, build_task(cfg), run_dir=None))
+    started = time.perf_counter()
+    callbacks = [budget(seconds)] if seconds is not None else []
+    finished = run.train(trainer, callbacks)
+    return trainer, time.perf_counter() - started, finished
+
+
+def run_parallel(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], jobs: int = 1,
+                 as_done: bool = False) -> Iterator[tuple[int, R]]:
+    """(index, fn(*call)) for every call, `jobs` at a time in fresh (spawned) processes, yielded
+    in call order (or, `as_done`, as each finishes); in this process when jobs == 1."""
+    if jobs < 1:
+        raise GankitError(f"--jobs must be ≥ 1, got {jobs}")
+    if jobs == 1:
+        for i, call in enumerate(calls):
+            yield i, fn(*call)
+        return
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(fn, *call): i for i, call in enumerate(calls)}
+        for future in as_completed(futures) if as_done else futures:
+            yield futures[future], future.result()

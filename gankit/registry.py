@@ -1,0 +1,190 @@
+"""Registries: the one place where a name in a config, a preset or on the command line maps to
+code. Architectures, data sets, losses and metrics are each a `Registry`; the CLI, the presets,
+config validation and the Python API all look names up here, so a name registered from Python is
+as good as a built-in one.
+
+A config value may also be an import path, `"package.module:object"`: code the user named. It is
+imported only when a run is built from that config (never while validating or printing it), and
+`gankit resume/eval/sample` refuse a run directory whose config holds one unless the user passes
+`--trust-code` (see `code_in_config`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from gankit.errors import ConfigError, GankitError
+
+T = TypeVar("T")
+
+#: `package.module:object.attribute`
+IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+#: The name a config records for a network, data set or loss passed as an object from Python.
+PYTHON = "python"
+
+#: Old names that keep working (kind -> old -> new). The Keras MNIST GAN of "An Annotated Proof of
+#: Generative Adversarial Networks with Implementation Notes" was first named after an internal
+#: source number; configs, run directories and scripts that use those names still load.
+_OLD = "seed" + "003"
+OLD_NAMES: dict[str, dict[str, str]] = {
+    "arch": {_OLD: "keras-mnist"},
+    "preset": {f"{_OLD}-mnist": "keras-mnist", f"{_OLD}-fashion": "keras-fashion"},
+}
+
+
+def is_import_path(name: object) -> bool:
+    return isinstance(name, str) and IMPORT_PATH.match(name) is not None
+
+
+def import_object(path: str) -> Any:
+    """The object an import path names; a ConfigError (one line) when it is not there."""
+    module_name, _, attr = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ConfigError(f"cannot import '{module_name}' (named by '{path}'): {e}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"'{module_name}' has no '{attr}' (named by '{path}')")
+        obj = getattr(obj, part)
+    return obj
+
+
+class Registry(Mapping[str, T], Generic[T]):
+    """Names -> objects, with aliases (old names) and per-name facts (`info`).
+
+    `register(name, obj)` adds one; `register(name)` returns a decorator that does. Looking a name
+    up resolves an alias, or imports an import path.
+    """
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind, self.key = kind, key  # "architecture", "model.g_arch"
+        self._items: dict[str, T] = {}
+        self._info: dict[str, dict[str, Any]] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(self, name: str, obj: T | None = None, *, aliases: tuple[str, ...] = (),
+                 **info: Any) -> Any:
+        if not name or is_import_path(name) or name in self._aliases:
+            raise GankitError(f"cannot register {self.kind} {name!r}: not a plain free name")
+
+        def add(target: T) -> T:
+            self._items[name] = target
+            self._info[name] = dict(info)
+            for old in aliases:
+                self._aliases[old] = name
+            return target
+
+        return add if obj is None else add(obj)
+
+    def canonical(self, name: str) -> str:
+        """The registered name of `name` (an alias resolved); other values unchanged."""
+        return self._aliases.get(name, name)
+
+    def knows(self, name: str) -> bool:
+        """Registered, an alias, or an import path (which is not imported here)."""
+        _load_builtins()
+        return name in self._items or name in self._aliases or is_import_path(name)
+
+    def info(self, name: str) -> dict[str, Any]:
+        _load_builtins()
+        return self._info.get(self.canonical(name), {})
+
+    def __getitem__(self, name: str) -> T:
+        _load_builtins()
+        if is_import_path(name):
+            return import_object(name)
+        name = self.canonical(name)
+        if name not in self._items:
+            raise ConfigError(f"{self.key}: unknown {self.kind} '{name}'; known: "
+                              f"{', '.join(self)}")
+        return self._items[name]
+
+    def __contains__(self, name: object) -> bool:
+        _load_builtins()
+        return isinstance(name, str) and self.canonical(name) in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        _load_builtins()
+        return iter(sorted(self._items))
+
+    def __len__(self) -> int:
+        _load_builtins()
+        return len(self._items)
+
+
+GENERATORS: Registry[Callable[..., Any]] = Registry("generator architecture", "model.g_arch")
+DISCRIMINATORS: Registry[Callable[..., Any]] = Registry("discriminator architecture",
+                                                        "model.d_arch")
+DATASETS: Registry[Callable[..., Any]] = Registry("data set", "data.name")
+LOSSES: Registry[Any] = Registry("loss", "train.loss")
+METRICS: Registry[Callable[..., float]] = Registry("metric", "eval.metrics")
+
+#: The config keys whose values are looked up in a registry.
+KEYS: dict[str, Registry[Any]] = {r.key: r for r in (GENERATORS, DISCRIMINATORS, DATASETS, LOSSES)}
+
+
+def register_arch(name: str, builder: Callable[..., Any] | None = None, *, role: str,
+                  image: bool = False, aliases: tuple[str, ...] = ()) -> Any:
+    """Add a network: `builder(cfg, sample_shape) -> nn.Module`, for role 'generator' (latent
+    (batch, prior.dim) -> samples (batch, *sample_shape)) or 'discriminator' (samples -> one score
+    per sample, no sigmoid). `image=True`: needs an image data set. A decorator without `builder`.
+    """
+    if role not in ("generator", "discriminator"):
+        raise GankitError(f"role must be 'generator' or 'discriminator', got {role!r}")
+    registry = GENERATORS if role == "generator" else DISCRIMINATORS
+    return registry.register(name, builder, aliases=aliases, image=image)
+
+
+def register_dataset(name: str, loader: Callable[..., Any] | None = None, *,
+                     image: bool = False, aliases: tuple[str, ...] = ()) -> Any:
+    """Add a data set: `loader(data_config)` returning a tensor of samples (N, *shape), an
+    `ImageSet` (with `image=True`) or a task. A decorator without `loader`."""
+    return DATASETS.register(name, loader, aliases=aliases, image=image)
+
+
+def register_loss(name: str, objective: Any = None, *, critic: bool = False,
+                  aliases: tuple[str, ...] = ()) -> Any:
+    """Add a loss: an object with `d_loss(real_out, fake_out)` and `g_loss(fake_out)` (or
+    `g_loss(fake_out, real_out)` with `g_uses_real = True`), e.g. a `gankit.Objective`.
+    `critic=True`: D's output is a score, not a log-odds. A decorator without `objective`."""
+    return LOSSES.register(name, objective, aliases=aliases, critic=critic)
+
+
+def register_metric(name: str, fn: Callable[..., float] | None = None, *,
+                    higher_is_better: bool, aliases: tuple[str, ...] = ()) -> Any:
+    """Add a metric `fn(fake, real, task) -> float` for eval.metrics and the benchmark tables."""
+    return METRICS.register(name, fn, aliases=aliases, higher_is_better=higher_is_better)
+
+
+def code_in_config(cfg: Any) -> list[str]:
+    """The import paths a config names (each is code that runs when the run is built)."""
+    found = [getattr(getattr(cfg, key.split(".")[0]), key.split(".")[1]) for key in KEYS]
+    found += list(cfg.eval.metrics)
+    return [v for v in found if is_import_path(v)]
+
+
+def require_trust(cfg: Any, where: str, trust_code: bool) -> None:
+    """Refuse to build a run whose config names code, unless the user said they trust it."""
+    paths = code_in_config(cfg)
+    if paths and not trust_code:
+        raise GankitError(
+            f"{where} names code to import ({', '.join(paths)}); opening it would run that code. "
+            "If you trust it, pass --trust-code (Python: trust_code=True)")
+
+
+_BUILTINS = ("gankit.nets", "gankit.losses", "gankit.data.sets", "gankit.metrics")
+_loading = False
+
+
+def _load_builtins() -> None:
+    """Import the modules that register the built-in names (once, on first look-up)."""
+    global _loading
+    if _loading:
+        return
+    _loading = True
+    for module in _BUILTINS:
+        importlib.import_module(module)

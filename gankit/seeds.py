@@ -1,0 +1,18 @@
+"""Offsets from the run's seed (`train.seed`) of its independent random streams: all in one place,
+no two alike, so no stream repeats another's draws.
+
+Changing a value changes the numbers of every run that uses that stream (benchmarks included).
+"""
+
+Z = 1  # latent draws of training
+DATA = 2  # order of the real minibatches
+FRAMES = 3  # the fixed noise of animation frames and sample grids
+EVAL = 4  # evaluation samples (and `gankit sample`'s default)
+BN = 5  # latent draws that re-estimate the BatchNorm statistics of G's weight average
+# D pretraining: its real images, fakes and order. It shares BN's offset: the two meet only in a
+# run with both D pretraining and an EMA of a BatchNorm G, which no preset is; moving it would
+# re-draw the recorded Keras-recipe benchmark rows (BENCHMARKS.md, section images).
+PRETRAIN = 5
+
+OFFSETS = {"z": Z, "data": DATA, "frames": FRAMES, "eval": EVAL, "batchnorm": BN,
+           "pretrain": PRETRAIN}
