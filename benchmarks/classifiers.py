@@ -95,12 +95,37 @@ def write_section() -> None:
     BENCH.write_text(text)
 
 
+def record_fixed(samples: Path) -> dict:
+    """fd_classifier of shipped samples (uint8 .npz) vs the first 2,000 Fashion-MNIST test images,
+    written to tests/data/fd_fixed.json for the test that every machine reproduces it."""
+    import numpy as np
+
+    from gankit.metrics.classifier import domain_classifier, frechet_distance
+
+    torch.set_num_threads(1)
+    data = load_image_set(load_preset(PRESET["fashion-mnist"]).data)
+    clf = domain_classifier(data)
+    fake = torch.from_numpy(np.load(samples)["images"]).float() / 255
+    real = data.test_x[:2000].float() / 255
+    fd = frechet_distance(clf.features_and_logits(fake)[0], clf.features_and_logits(real)[0])
+    out = {"fd_classifier": fd, "samples": samples.name, "n_fake": len(fake), "n_real": 2000,
+           "classifier_sha256": file_sha256(clf.path),
+           "command": f"python benchmarks/classifiers.py --fixed-samples tests/data/{samples.name}"}
+    (ROOT / "tests" / "data" / "fd_fixed.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", choices=sorted(PRESET), action="append", default=[])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--report", action="store_true", help="only rebuild the BENCHMARKS.md section")
+    ap.add_argument("--fixed-samples", type=Path,
+                    help="record the fd_classifier of these shipped samples for the tests")
     args = ap.parse_args()
+    if args.fixed_samples:
+        print(record_fixed(args.fixed_samples))
+        return
     for name in args.data:
         entry = train(name, args.seed)
         print(json.dumps(entry, indent=1), flush=True)
