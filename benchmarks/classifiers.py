@@ -26,6 +26,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from gankit.config import load_preset  # noqa: E402
 from gankit.data.images import load_image_set  # noqa: E402
@@ -39,7 +40,6 @@ from gankit.metrics.classifier import (  # noqa: E402
 )
 
 PRESET = {"mnist": "mnist-dcgan", "fashion-mnist": "fashion-dcgan"}
-BENCH = ROOT / "BENCHMARKS.md"
 SECTION = "classifiers"
 
 
@@ -74,25 +74,19 @@ def section() -> str:
                     f"`{e['data_checksum'][:16]}` | {e['date']} |")
     commands = "\n".join(f"    {e['command']}" for e in manifest().values())
     machines = sorted({f"{e['machine']}, torch {e['torch']}" for e in manifest().values()})
-    return (f"<!-- {SECTION}:start -->\n## Shipped domain classifiers\n\n"
+    return ("## Shipped domain classifiers\n\n"
             "The networks every image metric (fd_classifier, KID, IS, class coverage, the "
             "reference ladder, stacked modes) is measured with, trained once with gankit's own "
             f"recipe (`{RECIPE}`: three conv blocks, 128-d features; seed 0) and shipped in "
             "gankit/metrics/weights; test accuracy on the 10,000 held-out test images. "
             f"Machine: {'; '.join(machines)}. Commands:\n\n{commands}\n\n"
-            + "\n".join(rows) + f"\n<!-- {SECTION}:end -->\n")
+            + "\n".join(rows) + "\n")
 
 
 def write_section() -> None:
-    text = BENCH.read_text()
-    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
-    new = section()
-    if start in text:
-        head, rest = text.split(start, 1)
-        text = head + new + rest.split(end, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + new
-    BENCH.write_text(text)
+    from report import write_section as write
+
+    write(SECTION, section())
 
 
 def record_fixed(samples: Path) -> dict:
