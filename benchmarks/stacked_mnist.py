@@ -167,11 +167,13 @@ def main() -> None:
     ap.add_argument("--curve-samples", type=int, default=5000)
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     args = ap.parse_args()
-    jobs = [(m, s) for s in range(args.seeds) for m in args.methods]
+    # the costliest cells first (PacGAN-m generates m times the samples per step)
+    jobs = sorted(((m, s) for s in range(args.seeds) for m in args.methods),
+                  key=lambda job: (-METHODS.index(job[0]), job[1]))
     with ProcessPoolExecutor(args.jobs) as pool:
-        real_f = pool.submit(ceiling)
         futures = [pool.submit(one_cell, m, s, args.steps, args.curve_every, args.curve_samples)
                    for m, s in jobs]
+        real_f = pool.submit(ceiling)
         cells = []
         for f in futures:
             c = f.result()
