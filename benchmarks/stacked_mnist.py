@@ -136,7 +136,7 @@ def table(cells: list[dict], real: dict, steps: int) -> str:
     from gankit.bench.suites import STACKED
 
     lines = ["| method | steps (paper ≈ 100,000) | modes (of 1,000) | KL to uniform | seeds | "
-             "train time per run |", "|---|---|---|---|---|---|"]
+             "train wall time per run |", "|---|---|---|---|---|---|"]
     for method in METHODS:
         rows = [c for c in cells if c["method"] == method]
         if not rows:
