@@ -21,7 +21,7 @@ class ToyTask:
     def __init__(self, cfg: Config) -> None:
         d = cfg.data
         self.cfg = cfg
-        self.mixture = build_mixture(d.name, d.std, d.means, d.weights)
+        self.mixture = build_mixture(d.name, d.std, d.means, d.weights, d.radius)
         self.sample_shape = (self.mixture.dim,)
         centres = self.mixture.centres
         margin = max(0.5, 0.25 * float((centres.max(0).values - centres.min(0).values).max()))

@@ -33,7 +33,7 @@ from gankit.train.checkpoint import (
     save_checkpoint,
 )
 from gankit.train.optim import clip_weights, make_optimizer
-from gankit.train.unrolled import unrolled_logits
+from gankit.train.unrolled import unrolled_g_loss
 
 #: Quantities averaged over each logging interval, in this order.
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -131,8 +131,8 @@ class Trainer:
         self.D.requires_grad_(False)
         fake = self.G_ddp(self.sample_z(self.sampler.batch_size))
         # unrolled GAN: G's loss sees D after train.unroll functional D steps (unrolled.py)
-        fake_logits = unrolled_logits(self, fake) if self.cfg.train.unroll else self.D_fast(fake)
-        loss = self.objective.g_loss(fake_logits)
+        loss = unrolled_g_loss(self, fake) if self.cfg.train.unroll \
+            else self.objective.g_loss(self.D_fast(fake))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.guard.step(self.opt_g, loss, "generator")
