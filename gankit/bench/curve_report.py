@@ -9,9 +9,25 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gankit.bench.curves import CURVES, METRICS, _strict
+from gankit.bench.curves import CURVES, METRICS, _strict, mode_hops, near_counts, near_radius
 from gankit.bench.runner import Plan, slug
 from gankit.bench.tables import FORMATS, mean_std, reused_note, stats, steps_label
+
+
+def add_near_counts(results: list[dict[str, Any]], folder: Path, centres: dict[str, Any]
+                    ) -> None:
+    """Each evaluation's samples near each mode (from its stored samples), and the mode hops
+    counted on them: a collapsed blob counts at its mode before it is sharp enough to be high
+    quality."""
+    import numpy as np
+
+    for r in results:
+        samples = folder / f"{r['data']}__{slug(r['method'])}__seed{r['seed']}" / "samples"
+        for row in r["curve"]:
+            file = samples / f"step_{row['step']:07d}.npy"
+            row["near_counts"] = (near_counts(np.load(file), centres[r["data"]])
+                                  if file.exists() else [0] * len(centres[r["data"]]))
+        r["mode_hops"] = mode_hops(r["curve"], key="near_counts")
 
 
 def summarize(plan: Plan, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,6 +83,10 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
 
     out = Path(out)
     spec = CURVES[plan.suite.name]
+    tasks = {d: build_task(load_preset(plan.protocol.presets[d])) for d in plan.datasets}
+    centres = {d: t.mixture.centres.numpy() for d, t in tasks.items()}
+    add_near_counts(results, out / "cells", centres)
+    radius = {d: near_radius(c) for d, c in centres.items()}
     summary = summarize(plan, results)
     steps = results[0]["steps"]
     tail_from = round((1 - spec.tail) * steps)
@@ -77,8 +97,11 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
               f"{info['wall_seconds'] / 60:.1f} min wall time{reused_note(info)}.  \n"
               f"Mean ± std over seeds of each seed's mean over its evaluations at steps ≥ "
               f"{tail_from:,} (the last {spec.tail:.0%}); *paper*: the published result. "
-              "Mode hops: changes of the mode holding most high-quality samples between "
-              "consecutive evaluations.\n\n")
+              "Mode hops: changes, between consecutive evaluations, of the mode holding most "
+              "of the samples near a mode (within "
+              + ", ".join(f"{r:.2f}" for r in radius.values())
+              + ", a quarter of the closest spacing of two modes), when it holds most of "
+              "them.\n\n")
     paths = {"table": out / "table.md", "json": out / "results.json"}
     paths["table"].write_text(header + markdown(plan, summary))
     cells = [{k: v for k, v in r.items() if k != "config"} for r in results]
@@ -86,8 +109,7 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
         {"provenance": info, "summary": summary, "cells": cells,
          "published": plan.suite.published}), indent=1) + "\n")
     for data in plan.datasets:
-        task = build_task(load_preset(plan.protocol.presets[data]))
-        centres, n_modes = task.mixture.centres.numpy(), task.mixture.n_modes
+        n_modes = tasks[data].mixture.n_modes
         grid = {m.name: [(r["seed"], r["curve"]) for r in results
                          if r["data"] == data and r["method"] == m.name]
                 for m in plan.methods}
@@ -97,12 +119,13 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
                  seeds[0][1]) for name, seeds in grid.items()]
         suffix = "" if len(plan.datasets) == 1 else f"_{data}"
         paths[f"scatter_grid{suffix}"] = scatter_grid(
-            rows, centres, out / f"scatter_grid{suffix}.png", spec.columns,
+            rows, centres[data], out / f"scatter_grid{suffix}.png", spec.columns,
             f"{what}: {rows[0][2][-1]['n_samples']:,} samples from the same latent draws at "
             f"each step, seed {grid[rows[0][0]][0][0]}")
         paths[f"mode_shares{suffix}"] = mode_shares(
             grid, n_modes, out / f"mode_shares{suffix}.png",
-            f"{what}: share of samples within 3 std of each mode (one colour per mode)")
+            f"{what}: share of samples within {radius[data]:.2f} of each mode "
+            "(one colour per mode)")
         published = {row: {m: v for m, v in ref.get(data, {}).items()}
                      for row, ref in plan.suite.published.items()}
         by_method = {m.name: published.get(m.published or "", {}) for m in plan.methods}

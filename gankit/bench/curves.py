@@ -221,13 +221,35 @@ def tail_metrics(curve: list[dict[str, Any]], steps: int, tail: float) -> dict[s
     return out
 
 
-def mode_hops(curve: list[dict[str, Any]], share: float = 0.5) -> int:
-    """How often the mode holding most of the high-quality samples changes between consecutive
-    evaluations, counting only evaluations where one mode holds more than `share` of them: the
-    rotation of a collapsed G from mode to mode, as one number."""
+def near_radius(centres) -> float:
+    """"Near a mode" for the mode-hopping chart: within a quarter of the closest spacing of two
+    centres (ring of radius 2: 0.38; grid: 0.5). Wider than PacGAN's high-quality radius of 3 std,
+    so that a collapsed G's blob counts at its mode while it is not yet sharp."""
+    import torch
+
+    c = torch.as_tensor(centres, dtype=torch.float64)
+    d = torch.cdist(c, c) + torch.eye(len(c), dtype=torch.float64) * 1e9
+    return float(d.min()) / 4
+
+
+def near_counts(samples, centres) -> list[int]:
+    """Samples within `near_radius` of each mode centre."""
+    import torch
+
+    x = torch.as_tensor(samples, dtype=torch.float64)
+    c = torch.as_tensor(centres, dtype=torch.float64)
+    dist, nearest = torch.cdist(x, c).min(dim=1)
+    near = dist <= near_radius(c)
+    return [int(v) for v in torch.bincount(nearest[near], minlength=len(c))]
+
+
+def mode_hops(curve: list[dict[str, Any]], share: float = 0.5, key: str = "hq_counts") -> int:
+    """How often the mode holding most of the samples near a mode (`key`: hq_counts or
+    near_counts) changes between consecutive evaluations, counting only evaluations where one
+    mode holds more than `share` of them: the rotation of a collapsed G, as one number."""
     hops, last = 0, None
     for r in curve:
-        counts, total = r["hq_counts"], sum(r["hq_counts"])
+        counts, total = r[key], sum(r[key])
         if not total:
             continue
         top = max(range(len(counts)), key=counts.__getitem__)

@@ -61,10 +61,10 @@ def scatter_grid(rows: list[tuple[str, Path, Curve]], centres: np.ndarray, path:
 
 
 def mode_shares(grid: dict[str, list[tuple[int, Curve]]], n_modes: int, path: Path,
-                title: str = "") -> Path:
-    """Rows: methods; columns: seeds. Stacked areas: the share of all samples that are high
-    quality at each mode, against the step. A collapsed G that rotates shows one colour at a
-    time, changing; a G that covers the modes shows equal bands."""
+                title: str = "", key: str = "near_counts") -> Path:
+    """Rows: methods; columns: seeds. Stacked areas: the share of all samples near each mode
+    (`key` of the curve rows), against the step. A collapsed G that rotates shows one colour at
+    a time, changing; a G that covers the modes shows equal bands."""
     cols = max(len(v) for v in grid.values())
     fig, axes = plt.subplots(len(grid), cols, figsize=(3.4 * cols, 2.0 * len(grid)),
                              squeeze=False, sharex=True, sharey=True)
@@ -78,7 +78,7 @@ def mode_shares(grid: dict[str, list[tuple[int, Curve]]], n_modes: int, path: Pa
                 continue
             seed, curve = seeds[j]
             steps = np.array([r["step"] for r in curve])
-            shares = np.array([[c / r["n_samples"] for c in r["hq_counts"]] for r in curve]).T
+            shares = np.array([[c / r["n_samples"] for c in r[key]] for r in curve]).T
             ax.stackplot(steps, shares, colors=colours, linewidth=0)
             ax.set_ylim(0, 1)
             ax.set_title(f"{name}, seed {seed}", fontsize=8)
