@@ -299,6 +299,8 @@ def bench(
         list[str] | None, typer.Option(help="Only this method (repeatable), e.g. PacGAN4.")
     ] = None,
     data: Annotated[list[str] | None, typer.Option(help="Only this data set (repeatable).")] = None,
+    finished_only: Annotated[bool, typer.Option(
+        help="unrolled, pacgan-grid: train nothing, tabulate the finished cells.")] = False,
 ) -> None:
     """Run every (method × data × seed) of a suite, resumably; write table.md, results.csv,
     results.json and panel figures, with the published numbers beside ours."""
@@ -311,7 +313,14 @@ def bench(
 
     plan = make_plan(get_suite(suite), seeds, steps, protocol, quick, method, data)
     if plan.suite.name in CURVES:  # unrolled, pacgan-grid: evaluated along training
-        from gankit.bench.curves import run_curves as run_plan
+        from functools import partial
+
+        from gankit.bench.curves import run_curves
+
+        run_plan = partial(run_curves, finished_only=finished_only)
+    elif finished_only:
+        raise GankitError("--finished-only is for the suites over training: "
+                          f"{', '.join(CURVES)}")
     target = out_dir or Path("runs/bench") / (
         f"{plan.suite.name}-{plan.protocol.name}" + ("-quick" if quick else ""))
     total = len(plan.datasets) * len(plan.methods) * plan.seeds

@@ -160,3 +160,10 @@ def test_bench_unrolled_quick_end_to_end(tmp_path):
     assert [r["step"] for r in report["cells"][0]["curve"]] == [0, 50, 100, 150, 200]
     again = CliRunner().invoke(app, ["bench", "unrolled", "--quick", "--out", str(out)])
     assert again.exit_code == 0 and again.output.count("(re-used)") == 3
+    # --finished-only: a second seed is asked for, nothing is trained, the table has seed 0
+    part = CliRunner().invoke(app, ["bench", "unrolled", "--quick", "--seeds", "2",
+                                    "--finished-only", "--out", str(out)])
+    assert part.exit_code == 0 and part.output.count("(re-used)") == 3, part.output
+    assert not (out / "cells" / "ring__gan__seed1").exists()
+    refused = CliRunner().invoke(app, ["bench", "toy", "--finished-only", "--out", str(out)])
+    assert refused.exit_code == 2 and "--finished-only" in refused.output

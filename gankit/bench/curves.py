@@ -290,8 +290,10 @@ def finished_cell(cell: Cell, folder: Path) -> dict[str, Any] | None:
 
 def run_curves(plan: Plan, out: Path, jobs: int = 1,
                report: Callable[[str, dict[str, Any], bool], None] | None = None,
-               ) -> list[dict[str, Any]]:
-    """Every cell of the plan along training; finished ones re-used, others continued."""
+               finished_only: bool = False) -> list[dict[str, Any]]:
+    """Every cell of the plan along training; finished ones re-used, others continued.
+    `finished_only`: train nothing, return the finished cells alone (a table of what is done
+    while the rest still runs or waits for a longer session)."""
     if jobs < 1:
         raise GankitError(f"--jobs must be ≥ 1, got {jobs}")
     spec = CURVES[plan.suite.name]
@@ -309,6 +311,10 @@ def run_curves(plan: Plan, out: Path, jobs: int = 1,
             todo.append(cell)
     # the cheap methods' seeds first (a plain GAN's behaviour over seeds is the baseline every
     # remedy is read against), then seed by seed, the slowest cells first
+    if finished_only:
+        if not results:
+            raise GankitError(f"no finished cells in {folder} for this plan")
+        return [results[c.key] for c in cells(plan) if c.key in results]
     cheapest = min(m.cost() for m in plan.methods)
     todo.sort(key=lambda c: (c.method.cost() > cheapest, c.seed, -c.method.cost()))
     if todo and jobs == 1:
