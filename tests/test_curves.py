@@ -105,7 +105,12 @@ def test_tail_metrics_average_the_last_evaluations():
     curve = [{"step": s, "modes": s, "hq_fraction": 0.5, "reverse_kl": 1.0}
              for s in range(0, 101, 10)]
     assert tail_metrics(curve, 100, 0.2)["modes"] == pytest.approx(90.0)  # 80, 90, 100
-    curve[-1]["reverse_kl"] = math.inf
+    curve[-1]["reverse_kl"] = 3.0
+    curve[-2]["reverse_kl"] = math.inf  # no HQ sample there: left out, and counted
+    tail = tail_metrics(curve, 100, 0.2)
+    assert tail["reverse_kl"] == pytest.approx(2.0) and tail["no_hq_share"] == pytest.approx(1 / 3)
+    for r in curve:
+        r["reverse_kl"] = math.inf
     assert tail_metrics(curve, 100, 0.2)["reverse_kl"] == math.inf
 
 

@@ -96,7 +96,9 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
               f"Date: {info['date']}; {info['jobs']} processes, "
               f"{info['wall_seconds'] / 60:.1f} min wall time{reused_note(info)}.  \n"
               f"Mean ± std over seeds of each seed's mean over its evaluations at steps ≥ "
-              f"{tail_from:,} (the last {spec.tail:.0%}); *paper*: the published result. "
+              f"{tail_from:,} (the last {spec.tail:.0%}); reverse KL over those of them with "
+              "at least one high-quality sample (the share without one is in results.json, "
+              "`no_hq_share`); *paper*: the published result. "
               "Mode hops: changes, between consecutive evaluations, of the mode holding most "
               "of the samples near a mode (within "
               + ", ".join(f"{r:.2f}" for r in radius.values())

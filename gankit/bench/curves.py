@@ -212,12 +212,16 @@ def run_curve_cell(cell: Cell, folder: Path, eval_every: int, tail: float = 0.2
 
 
 def tail_metrics(curve: list[dict[str, Any]], steps: int, tail: float) -> dict[str, float]:
-    """Mean of each metric over the evaluations in the last `tail` of the steps."""
+    """Mean of each metric over the evaluations in the last `tail` of the steps. The reverse KL
+    is undefined (infinite) at an evaluation without a high-quality sample: its mean is over the
+    others (infinite if there are none), and `no_hq_share` says how many were left out."""
     last = [r for r in curve if r["step"] >= (1 - tail) * steps] or curve[-1:]
     out = {}
     for m in METRICS:
         values = [float(r[m]) for r in last]
-        out[m] = statistics.fmean(values) if all(map(math.isfinite, values)) else math.inf
+        finite = [v for v in values if math.isfinite(v)]
+        out[m] = statistics.fmean(finite) if finite else math.inf
+    out["no_hq_share"] = sum(not math.isfinite(float(r["reverse_kl"])) for r in last) / len(last)
     return out
 
 
@@ -303,7 +307,8 @@ def run_curves(plan: Plan, out: Path, jobs: int = 1,
     todo, results = [], {}
     for cell in cells(plan):
         done = finished_cell(cell, folder)
-        if done is not None:
+        if done is not None:  # its table numbers from its curve, as this version computes them
+            done["metrics"] = tail_metrics(done["curve"], done["steps"], spec.tail)
             results[cell.key] = done
             if report:
                 report(cell.key, done, True)
