@@ -42,7 +42,8 @@ def block(folder: Path) -> str:
     paper = info.get("paper_steps")
     shown = ", ".join(f"{s:,}" for s in steps)
     if paper and steps and max(steps) >= paper:
-        steps_line = f"Steps: {shown} per run, the paper's {paper:,}.  "
+        steps_line = (f"Steps: {shown} per run: the paper's length ({paper:,} in this suite's "
+                      "steps).  ")
     elif paper:
         steps_line = f"Steps: {shown} per run, of the paper's {paper:,}.  "
     else:
