@@ -381,7 +381,8 @@ def theory(
 @user_errors
 def bench(
     suite: Annotated[
-        str, typer.Argument(help="Benchmark suite: toy (ring, grid) or stacked (1,000 modes).")
+        str, typer.Argument(help="Benchmark suite: toy (ring, grid), stacked (1,000 modes), "
+                              "unrolled (Metz et al.'s ring) or pacgan-grid (over steps).")
     ],
     seeds: Annotated[int | None, typer.Option(help="Seeds per cell (default 5).")] = None,
     steps: Annotated[
@@ -393,23 +394,36 @@ def bench(
     ] = None,
     protocol: Annotated[
         str | None, typer.Option(help="toy: demo (default) or pacgan (the paper's nets); "
-                                    "stacked: digits (default), fashion or mnist.")
+                                    "stacked: digits (default), fashion or mnist; "
+                                    "unrolled: paper; pacgan-grid: pacgan.")
     ] = None,
     quick: Annotated[bool, typer.Option(help="A reduced suite: minutes on 2 CPU cores.")] = False,
     method: Annotated[
         list[str] | None, typer.Option(help="Only this method (repeatable), e.g. PacGAN4.")
     ] = None,
     data: Annotated[list[str] | None, typer.Option(help="Only this data set (repeatable).")] = None,
+    finished_only: Annotated[bool, typer.Option(
+        help="unrolled, pacgan-grid: train nothing, tabulate the finished cells.")] = False,
 ) -> None:
     """Run every (method × data × seed) of a suite, resumably; write table.md, results.csv,
     results.json and panel figures, with the published numbers beside ours."""
     import time
 
+    from gankit.bench.curves import CURVES
     from gankit.bench.runner import make_plan, run_plan
     from gankit.bench.suites import get_suite
     from gankit.bench.tables import provenance, write_outputs
 
     plan = make_plan(get_suite(suite), seeds, steps, protocol, quick, method, data)
+    if plan.suite.name in CURVES:  # unrolled, pacgan-grid: evaluated along training
+        from functools import partial
+
+        from gankit.bench.curves import run_curves
+
+        run_plan = partial(run_curves, finished_only=finished_only)
+    elif finished_only:
+        raise GankitError("--finished-only is for the suites over training: "
+                          f"{', '.join(CURVES)}")
     target = out_dir or Path("runs/bench") / (
         f"{plan.suite.name}-{plan.protocol.name}" + ("-quick" if quick else ""))
     total = len(plan.datasets) * len(plan.methods) * plan.seeds
@@ -429,6 +443,8 @@ def bench(
               f"{total} runs, {jobs} in parallel → {escape(str(target))}", highlight=False)
     started = time.perf_counter()
     results = run_plan(plan, target, jobs, report)
+    if plan.suite.name in CURVES:
+        from gankit.bench.curve_report import write_outputs
     paths = write_outputs(plan, results, target,
                           provenance(plan, jobs, time.perf_counter() - started,
                                      len(reused_cells)))

@@ -30,6 +30,7 @@ class DataConfig:
     name: str = "grid"  # ring | grid | mixture | a registered name | "pkg.module:loader"
     n_train: int = 100_000  # size of the fixed training set drawn once from the mixture
     std: float | None = None  # None: the data set's own value (ring 0.01, grid 0.05)
+    radius: float = 1.0  # ring only: the circle's radius (the unrolled GAN's ring: 2)
     means: tuple[tuple[float, ...], ...] = ()  # mixture only: one row per mode
     weights: tuple[float, ...] = ()  # mixture only: empty = uniform
     # -- image data sets (mnist | fashion-mnist | digits | folder); see docs/images.md ----------
@@ -64,6 +65,9 @@ class ModelConfig:
     g_activation: str = "relu"
     d_activation: str = "leaky_relu"
     maxout_pieces: int = 5
+    init: str = "default"  # default (PyTorch's) | orthogonal (gain model.init_gain, zero biases)
+    init_gain: float = 1.0  # gain of the orthogonal initialisation (the unrolled GAN's: 0.8)
+    d_input_scale: float = 1.0  # D multiplies its input by this first (the unrolled GAN's: 1/4)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class TrainConfig:
     pack: int = 1  # PacGAN: D judges packs of this many samples; batch_size must divide by it
     unroll: int = 0  # unrolled GAN: G's loss sees D after this many functional D steps; 0 = off
     unroll_first_order: bool = False  # unrolled steps as constants (no gradient through them)
+    unroll_real_term: bool = True  # G's unrolled loss keeps D^K's real-data term: f(θ_G, θ_D^K)
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     betas_g: tuple[float, float] = (0.5, 0.999)
@@ -131,6 +136,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "prior.name": ("normal", "uniform"),
     "model.g_activation": ("relu", "leaky_relu", "tanh", "elu"),
     "model.d_activation": ("relu", "leaky_relu", "tanh", "elu"),
+    "model.init": ("default", "orthogonal"),
     "train.optimizer": ("adam", "rmsprop"),
     "train.compile_mode": ("default", "reduce-overhead", "max-autotune"),
     "train.on_nonfinite": ("stop", "skip"),
@@ -328,6 +334,7 @@ def validate(cfg: Config) -> None:
     d, p, m, t, e = cfg.data, cfg.prior, cfg.model, cfg.train, cfg.eval
     _require(d.n_train >= 1, "data.n_train", d.n_train, "≥ 1")
     _require(d.std is None or 0 < d.std <= MAX_COORD, "data.std", d.std, f"in (0, {MAX_COORD:g}]")
+    _require(d.radius > 0, "data.radius", d.radius, "> 0")
     if d.name == "mixture":
         _require(len(d.means) >= 1, "data.means", d.means, "a non-empty list of mode centres")
         dims = {len(row) for row in d.means}
@@ -346,6 +353,8 @@ def validate(cfg: Config) -> None:
     for name in ("g_depth", "d_depth"):
         _require(getattr(m, name) >= 0, f"model.{name}", getattr(m, name), "≥ 0")
     _require(m.maxout_pieces >= 2, "model.maxout_pieces", m.maxout_pieces, "≥ 2")
+    _require(m.init_gain > 0, "model.init_gain", m.init_gain, "> 0")
+    _require(m.d_input_scale > 0, "model.d_input_scale", m.d_input_scale, "> 0")
     _require(t.steps >= 0, "train.steps", t.steps, "≥ 0")
     _require(t.batch_size >= 1, "train.batch_size", t.batch_size, "≥ 1")
     _require(t.k >= 1, "train.k", t.k, "≥ 1 (discriminator steps per generator step)")

@@ -207,14 +207,15 @@ def test_criteria_and_results():
 
 
 def test_theory_command_end_to_end(tmp_path):
-    """`gankit theory --quick`: exit 0, theory.json with every check passed, six small figures."""
+    """`gankit theory --quick`: exit 0, theory.json with every check passed, seven small figures."""
     from gankit.cli import app
 
     result = CliRunner().invoke(app, ["theory", "--quick", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "theory.json").read_text())
     assert report["passed"] and report["quick"]
-    keys = ["optimal_d", "value", "saturation", "disjoint", "max_likelihood", "minimax"]
+    keys = ["optimal_d", "value", "saturation", "disjoint", "max_likelihood", "minimax",
+            "function_space"]
     assert list(report["checks"]) == keys
     for check in report["checks"].values():
         assert check["passed"], check
@@ -249,3 +250,19 @@ def test_theory_command_exit_codes(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "unknown theory check 'optimal'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_function_space_descent_reaches_p_data():
+    """Prop. 2: D := D* and small steps of a free histogram p_g down ∂V/∂p_g drive C(G) to
+    -log 4 and JSD to 0; a single step with η = 1 is exactly the average of p_g and p_data."""
+    import numpy as np
+
+    from gankit.theory import function_space as fs
+
+    p_data, p_g = fs.densities()
+    cs, jsds, _ = fs.descend(p_data, p_g, 60, "mirror")
+    assert np.all(np.diff(cs) <= 1e-12) and cs[-1] + LOG4 < 1e-8 and jsds[-1] < 1e-8
+    assert cs[0] + LOG4 > 0.3  # the start is far from p_data
+    d_star = p_data / (p_data + p_g)
+    step = p_g * (1 - d_star) ** -1.0
+    assert np.allclose(step / step.sum(), (p_g + p_data) / 2, rtol=1e-10, atol=1e-15)

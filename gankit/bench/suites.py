@@ -174,11 +174,14 @@ SUITES: dict[str, Suite] = {"toy": TOY, "stacked": STACKED}
 
 
 def get_suite(name: str) -> Suite:
-    if name not in SUITES:
+    from gankit.bench.curves import CURVES  # suites evaluated along training (curves.py)
+
+    suites = {**SUITES, **{key: c.suite for key, c in CURVES.items()}}
+    if name not in suites:
         import difflib
 
-        close = difflib.get_close_matches(name, list(SUITES), n=1)
+        close = difflib.get_close_matches(name, list(suites), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ConfigError(f"unknown benchmark suite '{name}'{hint}; "
-                          f"available: {', '.join(SUITES)}")
-    return SUITES[name]
+                          f"available: {', '.join(suites)}")
+    return suites[name]

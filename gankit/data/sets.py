@@ -15,7 +15,7 @@ from gankit.registry import DATASETS, PYTHON, register_dataset
 
 
 def _mixture(d: Any) -> GaussianMixture:
-    return build_mixture(d.name, d.std, d.means, d.weights)
+    return build_mixture(d.name, d.std, d.means, d.weights, d.radius)
 
 
 for _name in ("ring", "grid", "mixture"):

@@ -68,10 +68,11 @@ def grid(std: float = GRID_STD) -> GaussianMixture:
     return GaussianMixture(torch.stack([gx.ravel(), gy.ravel()], 1), std)
 
 
-def build_mixture(name: str, std: float | None = None, means=(), weights=()) -> GaussianMixture:
+def build_mixture(name: str, std: float | None = None, means=(), weights=(),
+                  radius: float = 1.0) -> GaussianMixture:
     """The mixture a config names; `std=None` keeps the data set's published value."""
     if name == "ring":
-        return ring(RING_STD if std is None else std)
+        return ring(RING_STD if std is None else std, radius=radius)
     if name == "grid":
         return grid(GRID_STD if std is None else std)
     if name == "mixture":

@@ -19,6 +19,29 @@ from gankit.registry import OLD_NAMES as _OLD_NAMES
 _KERAS_ALIASES = tuple(old for old, new in _OLD_NAMES["arch"].items() if new == "keras-mnist")
 
 
+class Scale(nn.Module):
+    """Multiplies the input by a constant: the unrolled GAN's D sees x / 4, roughly in [-1, 1]."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = float(factor)
+
+    def forward(self, x):
+        return x * self.factor
+
+
+def apply_init(net: nn.Module, cfg: Config) -> nn.Module:
+    """model.init = orthogonal: every Linear weight orthogonal with gain model.init_gain, biases
+    zero (Metz et al. 2017, appendix A: "orthogonal with scaling of 0.8"); default: PyTorch's."""
+    if cfg.model.init == "orthogonal":
+        for layer in net.modules():
+            if isinstance(layer, nn.Linear):
+                nn.init.orthogonal_(layer.weight, gain=cfg.model.init_gain)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
+    return net
+
+
 class Reshape(nn.Module):
     def __init__(self, shape: tuple[int, ...]) -> None:
         super().__init__()
@@ -55,21 +78,29 @@ def mlp_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     m = cfg.model
     net = mlp(cfg.prior.dim, math.prod(sample_shape), m.g_width, m.g_depth, m.g_activation,
               m.g_batchnorm)
+    net = apply_init(net, cfg)
     return net if len(sample_shape) == 1 else nn.Sequential(net, Reshape(sample_shape))
 
 
 @register_arch("mlp", role="discriminator")
 def mlp_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     m = cfg.model
-    return LogitHead(mlp(math.prod(sample_shape), 1, m.d_width, m.d_depth, m.d_activation,
-                         m.d_batchnorm))
+    return _mlp_head(mlp(math.prod(sample_shape), 1, m.d_width, m.d_depth, m.d_activation,
+                         m.d_batchnorm), cfg)
 
 
 @register_arch("maxout", role="discriminator")
 def maxout_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     m = cfg.model
-    return LogitHead(maxout_mlp(math.prod(sample_shape), 1, m.d_width, m.d_depth,
-                                m.maxout_pieces))
+    return _mlp_head(maxout_mlp(math.prod(sample_shape), 1, m.d_width, m.d_depth,
+                                m.maxout_pieces), cfg)
+
+
+def _mlp_head(body: nn.Module, cfg: Config) -> nn.Module:
+    """An MLP D's body behind model.d_input_scale, initialised as model.init says."""
+    if cfg.model.d_input_scale != 1.0:
+        body = nn.Sequential(Scale(cfg.model.d_input_scale), body)
+    return apply_init(LogitHead(body), cfg)
 
 
 def _output(cfg: Config) -> str:

@@ -24,7 +24,8 @@ class ToyTask:
     def __init__(self, cfg: Config, mixture: GaussianMixture | None = None) -> None:
         d = cfg.data
         self.cfg = cfg
-        self.mixture = mixture or build_mixture(d.name, d.std, d.means, d.weights)
+        self.mixture = mixture if mixture is not None else build_mixture(
+            d.name, d.std, d.means, d.weights, d.radius)
         self.cache: dict[str, Any] = {}
         self.sample_shape = (self.mixture.dim,)
         centres = self.mixture.centres

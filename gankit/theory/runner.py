@@ -20,12 +20,20 @@ from typing import Any
 import torch
 
 from gankit.errors import GankitError
-from gankit.theory import disjoint, max_likelihood, minimax, optimal_d, saturation, value
+from gankit.theory import (
+    disjoint,
+    function_space,
+    max_likelihood,
+    minimax,
+    optimal_d,
+    saturation,
+    value,
+)
 from gankit.theory.result import CheckResult, Criterion
 
-#: In the order of the issue: Prop. 1, Thm 1, saturation, disjoint supports, ML, minimax/maximin.
+#: Prop. 1, Thm 1, saturation, disjoint supports, ML, minimax/maximin, Prop. 2 (function space).
 CHECKS: dict[str, ModuleType] = {m.KEY: m for m in (
-    optimal_d, value, saturation, disjoint, max_likelihood, minimax)}
+    optimal_d, value, saturation, disjoint, max_likelihood, minimax, function_space)}
 #: The networks here are tiny: a second intra-op thread buys nothing and, on a busy 2-core
 #: machine, makes every step wait for a free core (measured: 10× slower under load).
 MAX_THREADS = 1

@@ -41,7 +41,7 @@ from gankit.train.checkpoint import (
 )
 from gankit.train.guard import NonFiniteGuard
 from gankit.train.optim import clip_weights, make_optimizer
-from gankit.train.unrolled import unrolled_logits
+from gankit.train.unrolled import unrolled_g_loss
 
 #: Statistics averaged over each logging interval (plus "gp", the gradient penalty, when on).
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -203,12 +203,13 @@ class Trainer:
         self.D.requires_grad_(False)
         fake = self.G_ddp(self.sample_z(self.sampler.batch_size))
         # unrolled GAN: G's loss sees D after train.unroll functional D steps (unrolled.py)
-        fake_logits = unrolled_logits(self, fake) if self.cfg.train.unroll else self.D_fast(fake)
-        if self.g_uses_real:  # relativistic losses: D's outputs on the last D step's real batch
+        if self.cfg.train.unroll:  # G's loss sees D after train.unroll functional D steps
+            loss = unrolled_g_loss(self, fake)
+        elif self.g_uses_real:  # relativistic losses: D's outputs on the last D step's real batch
             real = self.sampler.batch(max(self.d_batches - 1, 0))  # re-read: no state consumed
-            loss = self.objective.g_loss(fake_logits, self.D_fast(real))
+            loss = self.objective.g_loss(self.D_fast(fake), self.D_fast(real))
         else:
-            loss = self.objective.g_loss(fake_logits)
+            loss = self.objective.g_loss(self.D_fast(fake))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.guard.step(self.opt_g, loss, "generator")

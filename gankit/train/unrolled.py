@@ -1,4 +1,4 @@
-"""Unrolled GAN (Metz et al. 2017; seed 004 §4.1): G descends f_K(θ_G, θ_D) = f(θ_G, θ_D^K).
+"""Unrolled GAN (Metz et al. 2017): G descends f_K(θ_G, θ_D) = f(θ_G, θ_D^K).
 
 θ_D^K comes from K updates of a *functional copy* of D's weights (torch.func.functional_call),
 starting at θ_D, on the same real batch and the same fake batch G(z; θ_G) that G's loss uses.
@@ -55,16 +55,28 @@ def unrolled_parameters(
     return {**params, **buffers}
 
 
-def unrolled_logits(trainer, fake: Tensor) -> Tensor:
-    """D^K(fake): the logits G's loss sees in an unrolled generator step of `trainer`.
+def unrolled_g_loss(trainer, fake: Tensor, steps: int | None = None) -> Tensor:
+    """G's loss in an unrolled generator step of `trainer`: its objective on D^K(fake), plus
+    (train.unroll_real_term, the default) D^K's real-data term, so that G descends
+    f(θ_G, θ_D^K(θ_G)) of Metz et al. (2017) eq. 6: with second-order unrolling θ_D^K depends on
+    θ_G, and so does E_x log D^K(x). D's losses are sums of a real and a fake part; the fake part
+    is held constant there, as the generator's own objective already speaks for it.
 
-    The real batch is the one the last D step used (re-read by its index, so no data or random
-    state is consumed and resuming stays exact).
+    `steps` overrides train.unroll (tests). The real batch is the one the last D step used
+    (re-read by its index, so no data or random state is consumed and resuming stays exact).
     """
     t = trainer.cfg.train
     real = trainer.sampler.batch(max(trainer.d_batches - 1, 0))
     weights = unrolled_parameters(
-        trainer.D, real, fake, trainer.objective.d_loss, t.unroll,
+        trainer.D, real, fake, trainer.objective.d_loss, t.unroll if steps is None else steps,
         FunctionalOptimizer.mirror(trainer.opt_d, trainer.D), t.unroll_first_order, t.clip,
         t.gp_lambda, trainer.z_gen)
-    return functional_call(trainer.D, weights, (fake,))
+    fake_logits = functional_call(trainer.D, weights, (fake,))
+    real_term = t.unroll_real_term and not t.unroll_first_order  # first order: no path to θ_G
+    real_logits = (functional_call(trainer.D, weights, (real,))
+                   if real_term or trainer.g_uses_real else None)
+    loss = (trainer.objective.g_loss(fake_logits, real_logits) if trainer.g_uses_real
+            else trainer.objective.g_loss(fake_logits))  # relativistic losses see D^K(real)
+    if real_term:
+        loss = loss - trainer.objective.d_loss(real_logits, fake_logits.detach())
+    return loss

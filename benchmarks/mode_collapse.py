@@ -1,0 +1,94 @@
+"""Mode collapse over training: writes the `mode-collapse` section of BENCHMARKS.md from the
+output folders of `gankit bench unrolled` / `gankit bench pacgan-grid`, and copies their figures
+(scatter grid, mode-hopping chart, metric curves) into docs/.
+
+    gankit bench unrolled --seeds 3 --jobs 2 --out runs/bench/unrolled
+    gankit bench pacgan-grid --seeds 3 --steps 10000 --jobs 2 --out runs/bench/pacgan-grid
+    python benchmarks/mode_collapse.py runs/bench/unrolled runs/bench/pacgan-grid \
+        --headline "..." --note "..."
+
+The headline sentences are the reader's summary of the tables below them; they are given on the
+command line so that every sentence in the section can be traced to the command that wrote it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import git_commit, write_section
+
+from gankit.bench.tables import reused_note
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+FIGURES = {"scatter_grid": "scatter grid: methods × steps, seed 0",
+           "mode_shares": "mode-hopping chart: the share of samples near each mode against the "
+                          "step, every seed",
+           "curves": "modes, high-quality fraction and reverse KL against the step"}
+
+
+def block(folder: Path) -> str:
+    """One bench run as Markdown: provenance, steps vs the paper's, the table, the figures."""
+    info = json.loads((folder / "results.json").read_text())["provenance"]
+    table = (folder / "table.md").read_text().split("\n\n", 1)[1]
+    note = (folder / "table.md").read_text().split("\n\n", 1)[0].splitlines()[-1]
+    steps = sorted({int(line.split("|")[2].split("(")[0].replace(",", ""))
+                    for line in table.splitlines()
+                    if line.startswith("| ") and not line.startswith("| method")})
+    paper = info.get("paper_steps")
+    shown = ", ".join(f"{s:,}" for s in steps)
+    if paper and steps and max(steps) >= paper:
+        steps_line = (f"Steps: {shown} per run: the paper's length ({paper:,} in this suite's "
+                      "steps).  ")
+    elif paper:
+        steps_line = f"Steps: {shown} per run, of the paper's {paper:,}.  "
+    else:
+        steps_line = f"Steps: {shown} per run.  "
+    lines = [f"### `gankit bench {info['suite']}`, protocol `{info['protocol']}`", "",
+             f"Command: `{info['command']}`  ",
+             f"Machine: {info['machine']}  ",
+             f"Date: {info['date']}; {info['jobs']} processes, "
+             f"{info['wall_seconds'] / 60:.0f} min wall time for this invocation"
+             f"{reused_note(info)} (a 2-core machine shared with other jobs: the s / run column "
+             "is each cell's own training time).  ",
+             f"Protocol: {info['protocol_note']}.  ", steps_line, note, "", table.rstrip(), ""]
+    for stem, caption in FIGURES.items():
+        for figure in sorted(folder.glob(f"{stem}*.png")):
+            name = f"mode-collapse-{info['suite']}-{figure.stem.replace('_', '-')}.png"
+            DOCS.mkdir(exist_ok=True)
+            (DOCS / name).write_bytes(figure.read_bytes())
+            lines += [f"![{caption}](docs/{name})", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folders", nargs="+", type=Path, help="output folders of `gankit bench`")
+    ap.add_argument("--headline", action="append", default=[],
+                    help="one sentence of the summary (repeatable)")
+    ap.add_argument("--note", default="", help="a paragraph after the summary")
+    args = ap.parse_args()
+    body = ["## Mode collapse over training: the unrolled GAN's ring and PacGAN's grid", "",
+            f"Written by `python benchmarks/{Path(__file__).name} "
+            f"{' '.join(str(f) for f in args.folders)} --headline ...` at commit "
+            f"{git_commit()} from the output folders of the `gankit bench` commands below. "
+            "Every cell is evaluated along training on the same latent draws; the tables "
+            "average each seed's evaluations over the last 20 % of its steps, then show mean ± "
+            "std over seeds. *Italics*: the paper's result. See docs/mode_collapse.md for which "
+            "claim each figure tests.", ""]
+    body += [f"- {h}" for h in args.headline]
+    if args.headline:
+        body.append("")
+    if args.note:
+        body += [args.note, ""]
+    body += [block(folder) for folder in args.folders]
+    path = write_section("mode-collapse", "\n".join(body))
+    print(f"wrote the mode-collapse section of {path}")
+
+
+if __name__ == "__main__":
+    main()

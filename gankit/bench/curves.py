@@ -1,0 +1,340 @@
+"""Benchmarks over training time: mode collapse is a trajectory, not an end point.
+
+A plain GAN on the ring may cover one mode at every moment yet visit all eight in turn (the
+rotation of Metz et al. 2017, Figure 1), and PacGAN's advantage may open only late. So each cell
+here is evaluated every `eval_every` steps on the same latent draws: modes, high-quality fraction,
+reverse KL and the high-quality samples per mode, with the samples kept for the scatter grid.
+
+A cell trains in OUT/cells/<key>/ (checkpoint, curve.jsonl, samples/), and its summary goes to
+OUT/cells/<key>.json. Interrupted cells resume from their last checkpoint; a later invocation
+with more steps continues finished cells instead of retraining them, and one with fewer steps
+reads them off the stored curve. The table averages the evaluations of the last `tail` of the
+steps, so one lucky or unlucky moment does not decide a row.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import statistics
+import time
+import tomllib
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from gankit.bench.runner import Cell, Plan, cells, same_config
+from gankit.bench.suites import TOY_PUBLISHED, Method, Protocol, Suite
+from gankit.errors import GankitError
+
+METRICS = ("modes", "hq_fraction", "reverse_kl")
+
+
+@dataclass(frozen=True)
+class Curves:
+    """A suite evaluated along training: when, and what the paper shows for each method."""
+
+    suite: Suite
+    eval_every: int
+    tail: float = 0.2  # the table averages the evaluations in the last 20 % of the steps
+    columns: int = 6  # scatter grid: this many evaluation steps, 0 and the last included
+    reference: dict[str, str] = field(default_factory=dict)  # method -> the paper's result
+    quick_eval_every: int = 50
+
+
+# -- the suites ---------------------------------------------------------------------------------
+UNROLLED = Curves(
+    Suite(
+        name="unrolled",
+        datasets=("ring",),
+        methods=(Method("GAN"), Method("Unrolled K=5", {"train.unroll": 5}),
+                 Method("Unrolled K=10", {"train.unroll": 10})),
+        protocols={"paper": Protocol(
+            "paper", {"ring": "toy-ring-unrolled"}, 12_500,
+            "the unrolled GAN's Figure 1 (Metz et al. 2017, appendix A): 8 Gaussians on a circle "
+            "of radius 2, std 0.02; z ~ N(0, I_256); G 2×128 ReLU, D x/4 then 1×128 ReLU, "
+            "orthogonal init gain 0.8; saturating minimax loss, G descending f(θ_G, θ_D^K) with "
+            "gradients through the K unrolled Adam steps; Adam 1e-4 β1 0.5 for both; batch 512; "
+            "one step = one D and one G update, so 12,500 steps = the paper's 25,000 "
+            "alternating updates")},
+        metrics=METRICS,
+        published={},
+        quick={"seeds": 1, "steps": 200, "n_samples": 1000},
+    ),
+    eval_every=250,
+    reference={"GAN": "one mode at a time, rotating",
+               "Unrolled K=5": "—",
+               "Unrolled K=10": "all 8 modes"},
+)
+
+PACGAN_GRID = Curves(
+    Suite(
+        name="pacgan-grid",
+        datasets=("grid",),
+        methods=(Method("GAN", published="GAN"),
+                 Method("PacGAN2", {"train.pack": 2}, pack=2, published="PacGAN2"),
+                 Method("PacGAN4", {"train.pack": 4}, pack=4, published="PacGAN4")),
+        protocols={"pacgan": Protocol(
+            "pacgan", {"grid": "toy-grid-pacgan"}, 400_000,
+            "PacGAN's 2-D protocol (Lin et al. 2018): 25 Gaussians on a 5×5 grid, std 0.05; "
+            "G 4×400 BatchNorm ReLU, D 3 maxout layers of 200 units × 5 pieces, Adam 1e-4 "
+            "β1 0.8, batch 100 (packs, for PacGAN), non-saturating loss, 100,000 training "
+            "points, 2,500 evaluation samples")},
+        metrics=METRICS,
+        published={k: {"grid": v["grid"]} for k, v in TOY_PUBLISHED.items()
+                   if k in ("GAN", "PacGAN2", "PacGAN4")},
+        quick={"seeds": 1, "steps": 100, "n_samples": 500},
+    ),
+    eval_every=500,
+    quick_eval_every=25,
+)
+
+CURVES: dict[str, Curves] = {c.suite.name: c for c in (UNROLLED, PACGAN_GRID)}
+
+
+# -- one cell -----------------------------------------------------------------------------------
+def _without_steps(config: str) -> str:
+    raw = tomllib.loads(config)
+    raw.get("train", {}).pop("steps", None)
+    return tomli_w.dumps(raw)
+
+
+def evaluate(trainer) -> tuple[dict[str, Any], Any]:
+    """Mode metrics of `eval.n_samples` samples from a fixed latent stream (the same z at every
+    evaluation, so a change is G's, not the draw's), and the samples themselves."""
+    import torch
+
+    from gankit.metrics.modes import assign_modes
+
+    mixture = trainer.task.mixture
+    samples = trainer.sample(trainer.cfg.eval.n_samples).cpu()
+    nearest, hq = assign_modes(samples, mixture.centres, mixture.std)
+    counts = [int(c) for c in torch.bincount(nearest[hq], minlength=mixture.n_modes)]
+    total = sum(counts)
+    if total:
+        w = mixture.weights.tolist()
+        rkl = sum(c / total * math.log(c / total / w[i]) for i, c in enumerate(counts) if c)
+    else:
+        rkl = math.inf
+    return {"step": trainer.step, "modes": sum(c > 0 for c in counts),
+            "hq_fraction": total / len(samples), "reverse_kl": rkl, "hq_counts": counts,
+            "n_samples": len(samples)}, samples.numpy()
+
+
+def _read_curve(path: Path, until: int) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for r in rows:  # stored as strict JSON: an infinite reverse KL is the text "inf"
+        r["reverse_kl"] = float(r["reverse_kl"])
+    return [r for r in rows if r["step"] <= until]
+
+
+def _write_curve(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(_strict(r)) + "\n" for r in rows))
+    tmp.replace(path)
+
+
+def run_curve_cell(cell: Cell, folder: Path, eval_every: int, tail: float = 0.2
+                   ) -> dict[str, Any]:
+    """Train one cell to its steps, evaluating every `eval_every`; resume what is stored."""
+    import numpy as np
+    import torch
+
+    from gankit.config import Config
+    from gankit.tasks import build_task
+    from gankit.train.checkpoint import FILENAME
+    from gankit.train.loop import Trainer
+
+    torch.set_num_threads(1)
+    cfg = Config.from_toml(cell.config, source=f"cell {cell.key}")
+    steps = cfg.train.steps
+    run_dir = folder / cell.key
+    stamp = run_dir / "cell.toml"  # the config, steps left out: what a continuation must match
+    key_config = _without_steps(cell.config) + f"\n# eval_every = {eval_every}\n"
+    same = stamp.exists() and stamp.read_text() == key_config
+    if not same and run_dir.exists():
+        shutil.rmtree(run_dir)
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key_config)
+    curve_path, timing_path = run_dir / "curve.jsonl", run_dir / "timing.json"
+    seconds = json.loads(timing_path.read_text())["train_seconds"] if timing_path.exists() else 0
+    stored = _read_curve(curve_path, 10**12)
+    if not any(r["step"] == steps for r in stored):  # train (or continue) up to `steps`
+        if (run_dir / FILENAME).exists():
+            trainer = Trainer.from_checkpoint(run_dir, build_task, cfg=cfg)
+        else:
+            trainer = Trainer(cfg, build_task(cfg), run_dir=run_dir)
+        if trainer.step > steps:  # a longer run whose curve lacks this step: start afresh
+            shutil.rmtree(run_dir)
+            return run_curve_cell(cell, folder, eval_every, tail)
+        rows = _read_curve(curve_path, trainer.step)
+
+        def record(tr) -> None:
+            if tr.step % eval_every == 0 or tr.step == steps:
+                row, samples = evaluate(tr)
+                rows.append(row)
+                np.save(run_dir / "samples" / f"step_{tr.step:07d}.npy",
+                        samples.astype(np.float32))
+                _write_curve(curve_path, rows)
+
+        if not rows:
+            record(trainer)
+        started = time.perf_counter()
+        done = trainer.fit(steps, record)
+        seconds += time.perf_counter() - started
+        timing_path.write_text(json.dumps({"train_seconds": round(seconds, 2)}))
+        if not done:
+            raise GankitError(f"cell {cell.key} stopped by {trainer.stop_signal} at step "
+                              f"{trainer.step}; run the command again to continue")
+        stored = rows
+    curve = [r for r in stored if r["step"] <= steps]
+    # train_seconds covers the longest run of this cell; scale it to the steps asked for
+    trained = max(r["step"] for r in stored) or 1
+    seconds_here = seconds * steps / trained
+    result = {"data": cell.data, "method": cell.method.name, "seed": cell.seed, "steps": steps,
+              "train_seconds": round(seconds_here, 2),
+              "steps_per_second": round(steps / max(seconds_here, 1e-9), 2),
+              "metrics": tail_metrics(curve, steps, tail), "final": curve[-1],
+              "mode_hops": mode_hops(curve), "curve": curve, "config": cell.config}
+    tmp = folder / f"{cell.key}.json.tmp"
+    tmp.write_text(json.dumps(_strict(result), indent=1))
+    tmp.replace(folder / f"{cell.key}.json")
+    return result
+
+
+def tail_metrics(curve: list[dict[str, Any]], steps: int, tail: float) -> dict[str, float]:
+    """Mean of each metric over the evaluations in the last `tail` of the steps. The reverse KL
+    is undefined (infinite) at an evaluation without a high-quality sample: its mean is over the
+    others (infinite if there are none), and `no_hq_share` says how many were left out."""
+    last = [r for r in curve if r["step"] >= (1 - tail) * steps] or curve[-1:]
+    out = {}
+    for m in METRICS:
+        values = [float(r[m]) for r in last]
+        finite = [v for v in values if math.isfinite(v)]
+        out[m] = statistics.fmean(finite) if finite else math.inf
+    out["no_hq_share"] = sum(not math.isfinite(float(r["reverse_kl"])) for r in last) / len(last)
+    return out
+
+
+def near_radius(centres) -> float:
+    """"Near a mode" for the mode-hopping chart: within a quarter of the closest spacing of two
+    centres (ring of radius 2: 0.38; grid: 0.5). Wider than PacGAN's high-quality radius of 3 std,
+    so that a collapsed G's blob counts at its mode while it is not yet sharp."""
+    import torch
+
+    c = torch.as_tensor(centres, dtype=torch.float64)
+    d = torch.cdist(c, c) + torch.eye(len(c), dtype=torch.float64) * 1e9
+    return float(d.min()) / 4
+
+
+def near_counts(samples, centres) -> list[int]:
+    """Samples within `near_radius` of each mode centre."""
+    import torch
+
+    x = torch.as_tensor(samples, dtype=torch.float64)
+    c = torch.as_tensor(centres, dtype=torch.float64)
+    dist, nearest = torch.cdist(x, c).min(dim=1)
+    near = dist <= near_radius(c)
+    return [int(v) for v in torch.bincount(nearest[near], minlength=len(c))]
+
+
+def mode_hops(curve: list[dict[str, Any]], share: float = 0.5, key: str = "hq_counts") -> int:
+    """How often the mode holding most of the samples near a mode (`key`: hq_counts or
+    near_counts) changes between consecutive evaluations, counting only evaluations where one
+    mode holds more than `share` of them: the rotation of a collapsed G, as one number."""
+    hops, last = 0, None
+    for r in curve:
+        counts, total = r[key], sum(r[key])
+        if not total:
+            continue
+        top = max(range(len(counts)), key=counts.__getitem__)
+        if counts[top] <= share * total:
+            last = None  # spread out: a later dominant mode is no hop from this one
+            continue
+        if last is not None and top != last:
+            hops += 1
+        last = top
+    return hops
+
+
+def _strict(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj
+
+
+def finished_cell(cell: Cell, folder: Path) -> dict[str, Any] | None:
+    path = folder / f"{cell.key}.json"
+    if not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    if not same_config(result.get("config", ""), cell.config):
+        return None
+    result["metrics"] = {k: float(v) for k, v in result["metrics"].items()}
+    for r in result["curve"]:
+        r["reverse_kl"] = float(r["reverse_kl"])
+    return result
+
+
+def run_curves(plan: Plan, out: Path, jobs: int = 1,
+               report: Callable[[str, dict[str, Any], bool], None] | None = None,
+               finished_only: bool = False) -> list[dict[str, Any]]:
+    """Every cell of the plan along training; finished ones re-used, others continued.
+    `finished_only`: train nothing, return the finished cells alone (a table of what is done
+    while the rest still runs or waits for a longer session)."""
+    if jobs < 1:
+        raise GankitError(f"--jobs must be ≥ 1, got {jobs}")
+    spec = CURVES[plan.suite.name]
+    every = spec.quick_eval_every if plan.quick else spec.eval_every
+    folder = Path(out) / "cells"
+    folder.mkdir(parents=True, exist_ok=True)
+    todo, results = [], {}
+    for cell in cells(plan):
+        done = finished_cell(cell, folder)
+        if done is not None:  # its table numbers from its curve, as this version computes them
+            done["metrics"] = tail_metrics(done["curve"], done["steps"], spec.tail)
+            results[cell.key] = done
+            if report:
+                report(cell.key, done, True)
+        else:
+            todo.append(cell)
+    # the cheap methods' seeds first (a plain GAN's behaviour over seeds is the baseline every
+    # remedy is read against), then seed by seed, the slowest cells first
+    if finished_only:
+        if not results:
+            raise GankitError(f"no finished cells in {folder} for this plan")
+        return [results[c.key] for c in cells(plan) if c.key in results]
+    cheapest = min(m.cost() for m in plan.methods)
+    todo.sort(key=lambda c: (c.method.cost() > cheapest, c.seed, -c.method.cost()))
+    if todo and jobs == 1:
+        for cell in todo:
+            results[cell.key] = run_curve_cell(cell, folder, every, spec.tail)
+            if report:
+                report(cell.key, results[cell.key], False)
+    elif todo:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(run_curve_cell, c, folder, every, spec.tail): c for c in todo}
+            for future in as_completed(futures):
+                cell = futures[future]
+                results[cell.key] = future.result()
+                if report:
+                    report(cell.key, results[cell.key], False)
+    return [results[c.key] for c in cells(plan)]
