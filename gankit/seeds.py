@@ -9,10 +9,7 @@ DATA = 2  # order of the real minibatches
 FRAMES = 3  # the fixed noise of animation frames and sample grids
 EVAL = 4  # evaluation samples (and `gankit sample`'s default)
 BN = 5  # latent draws that re-estimate the BatchNorm statistics of G's weight average
-# D pretraining: its real images, fakes and order. It shares BN's offset: the two meet only in a
-# run with both D pretraining and an EMA of a BatchNorm G, which no preset is; moving it would
-# re-draw the recorded Keras-recipe benchmark rows (BENCHMARKS.md, section images).
-PRETRAIN = 5
+PRETRAIN = 6  # D pretraining (the Keras MNIST GAN's recipe): its real images, fakes and order
 
 OFFSETS = {"z": Z, "data": DATA, "frames": FRAMES, "eval": EVAL, "batchnorm": BN,
            "pretrain": PRETRAIN}

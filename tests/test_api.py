@@ -224,3 +224,9 @@ def test_tensorboard_logs_or_one_line_when_missing(tmp_path):
     gankit.fit(*nets(), data(), overrides={**TINY, "train.tensorboard": True}, steps=10,
                out=tmp_path / "tb", evaluate=False)
     assert list((tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_derived_seed_offsets_are_all_different():
+    from gankit import seeds
+
+    assert len(set(seeds.OFFSETS.values())) == len(seeds.OFFSETS)
