@@ -342,7 +342,8 @@ def theory(
         "disjoint, max_likelihood, minimax.")] = None,
 ) -> None:
     """Watch GAN theory's propositions hold: optimal D, Theorem 1, saturation, disjoint supports,
-    maximum likelihood, minimax vs maximin. Exit code 1 if a check fails."""
+    maximum likelihood, minimax vs maximin, convergence in function space. Exit code 1 if a check
+    fails."""
     from gankit.theory.runner import CHECKS, run_all, select
 
     keys = select(check)
