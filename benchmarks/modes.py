@@ -62,8 +62,9 @@ def main() -> None:
             f"Written by `python benchmarks/{Path(__file__).name} "
             f"{' '.join(str(f) for f in args.folders)}` at commit {git_commit()} from the "
             "output folders of the `gankit bench` commands below. Mean ± std over seeds; "
-            "columns in *italics* are the published numbers (ANCHORS.md) of the same method "
-            "under the paper's protocol. See docs/mode_collapse.md for what the numbers show.",
+            "columns in *italics* are the published numbers of the same method (PacGAN, Lin et "
+            "al. 2018, and the VEEGAN and Unrolled-GAN rows it quotes) under the paper's "
+            "protocol. See docs/mode_collapse.md for what the numbers show.",
             ""]
     if args.note:
         body += [args.note, ""]

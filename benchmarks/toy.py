@@ -28,7 +28,7 @@ DATASETS = ("ring", "grid")
 METRICS = ("modes", "hq_fraction", "reverse_kl", "w1")
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# PacGAN (Lin et al. 2018) Table 1 (ANCHORS.md), kept once in gankit's bench suites.
+# PacGAN (Lin et al. 2018) Table 1, kept once in gankit's bench suites.
 PUBLISHED = {name: rows for name, rows in TOY_PUBLISHED.items() if name.startswith(("GAN", "Pac"))}
 
 

@@ -341,8 +341,9 @@ def theory(
         "--check", help="Run only this check (repeatable): optimal_d, value, saturation, "
         "disjoint, max_likelihood, minimax.")] = None,
 ) -> None:
-    """Watch the seeds' propositions hold: optimal D, Theorem 1, saturation, disjoint supports,
-    maximum likelihood, minimax vs maximin. Exit code 1 if a check fails."""
+    """Watch GAN theory's propositions hold: optimal D, Theorem 1, saturation, disjoint supports,
+    maximum likelihood, minimax vs maximin, convergence in function space. Exit code 1 if a check
+    fails."""
     from gankit.theory.runner import CHECKS, run_all, select
 
     keys = select(check)

@@ -27,22 +27,23 @@ ML_LOGIT_CAP = 30.0
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """Cross-entropy of D:  -E_x[log D(x)] - E_z[log(1 - D(G(z)))]  (= -V(D, G)).
 
-    Seed 000, Algorithm 1: D ascends V; we descend its negation.
+    Goodfellow et al. 2014, Algorithm 1: D ascends V; we descend its negation.
     """
     return softplus(-real_logits).mean() + softplus(fake_logits).mean()
 
 
 def generator_minimax(fake_logits: Tensor) -> Tensor:
-    """Saturating minimax loss:  E_z[log(1 - D(G(z)))]  (seed 000, eq. 1).
+    """Saturating minimax loss:  E_z[log(1 - D(G(z)))]  (Goodfellow et al. 2014, eq. 1).
 
     G descends exactly the term of V it controls. Its gradient vanishes when D(G(z)) -> 0, i.e.
-    early in training when D rejects the fakes confidently (the saturation the seeds describe).
+    early in training when D rejects the fakes confidently (the saturation of Goodfellow et al.
+    2014).
     """
     return -softplus(fake_logits).mean()
 
 
 def generator_nonsaturating(fake_logits: Tensor) -> Tensor:
-    """Non-saturating loss:  -E_z[log D(G(z))]  (seed 000, §3; Goodfellow 2016).
+    """Non-saturating loss:  -E_z[log D(G(z))]  (Goodfellow et al. 2014, §3; Goodfellow 2016).
 
     Same fixed point as minimax, but strong gradients exactly where minimax saturates.
     """
@@ -50,7 +51,8 @@ def generator_nonsaturating(fake_logits: Tensor) -> Tensor:
 
 
 def generator_ml(fake_logits: Tensor) -> Tensor:
-    """Maximum-likelihood loss:  -E_z[exp(σ⁻¹(D(G(z))))] = -E_z[D / (1 - D)]  (seed 004 §2).
+    """Maximum-likelihood loss:  -E_z[exp(σ⁻¹(D(G(z))))] = -E_z[D / (1 - D)]  (Shah, Tu & Wagh,
+    "Generative Adversarial Networks - II", §2; Goodfellow 2016).
 
     With the optimal D, D/(1-D) = p_data/p_g and the expected gradient equals that of
     KL(p_data ‖ p_g). Exponential by nature: logits are capped at ML_LOGIT_CAP before exp(), so

@@ -50,3 +50,19 @@ def test_tuning_rows_are_kept_replaced_by_candidate_and_rendered(images, tmp_pat
     assert section.index("Intro paragraph.") < section.index("| first |") < section.index(
         "| second |") < section.index("Read: a reading.")
     assert "| 0.30 |" in section and "| 0.40 |" in section  # fd ÷ noisy reference
+
+
+def test_keras_cell_recorded_under_the_former_name_is_reused(images, tmp_path):
+    from gankit.config import load_preset
+
+    over = {"train.loss": "ml", "train.seed": 0, "train.threads": 1, "train.steps": 1_000_000,
+            "train.ckpt_every": 1_000_000, "eval.n_samples": 100}
+    cfg = load_preset("keras-fashion").with_overrides(over)
+    old = images.cell_name(images.OLD_KERAS, "ml", 0)
+    (tmp_path / f"{old}.json").write_text(json.dumps({
+        "config": cfg.to_toml(), "minutes": 3.0, "metric_network": images.metric_network(),
+        "row": {"recipe": images.OLD_KERAS, "loss": "ml", "steps": 7}}))
+    (tmp_path / f"fashion-{old}.png").write_bytes(b"png")
+    row = images.one_cell("keras", "ml", 0, 3.0, 1, None, tmp_path, 100)
+    assert row["reused"] and row["steps"] == 7 and row["recipe"] == "keras"
+    assert (tmp_path / "fashion-keras-ml.png").read_bytes() == b"png"  # under the new name

@@ -1,5 +1,6 @@
 """The panel figure of a toy suite: one scatter of generated samples per method (seed 0), over
-the true mode centres, like Figure 2 of seed 004 (grid: GAN collapses, PacGAN covers)."""
+the true mode centres, like Figure 2 of Shah, Tu & Wagh's notes "Generative Adversarial Networks
+- II" (grid: GAN collapses, PacGAN covers)."""
 
 from __future__ import annotations
 

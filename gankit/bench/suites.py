@@ -2,7 +2,8 @@
 
 A suite is a grid of cells (data × method × seed). Each method is a set of config overrides on
 the protocol's preset, so every cell is an ordinary run of the one trainer. Published numbers
-are those of /work/shared/ANCHORS.md (PacGAN Table 1, VEEGAN's table), kept here as data.
+are the papers' own (PacGAN, Lin et al. 2018, Table 1; VEEGAN, Srivastava et al. 2017), kept
+here as data.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class Method:
     overrides: dict[str, Any] = field(default_factory=dict)
     pack: int = 1  # PacGAN degree: the batch holds `batch_size` packs of `pack` samples
     d_scale: float = 1.0  # D's width relative to the protocol's (Unrolled-GAN setup: ½, ¼)
-    published: str | None = None  # the ANCHORS.md row this method is compared with
+    published: str | None = None  # the published row it is compared with
 
     def cost(self) -> float:
         """Rough relative cost of one step, to start the slowest cells first."""
@@ -77,7 +78,7 @@ TOY_METHODS = (
     Method("WGAN-GP", WGAN_GP),
 )
 
-#: ANCHORS.md: PacGAN (Lin et al. 2018) Table 1; the unrolled row is VEEGAN's (Srivastava et
+#: PacGAN (Lin et al. 2018) Table 1; the unrolled row is VEEGAN's (Srivastava et
 #: al. 2017), which reports no reverse KL. Metrics: modes, HQ fraction (0..1), reverse KL.
 TOY_PUBLISHED: dict[str, dict[str, dict[str, float | None]]] = {
     "GAN": {"ring": {"modes": 6.3, "hq_fraction": 0.982, "reverse_kl": 0.45},
@@ -140,7 +141,8 @@ def _stacked_published(rows: dict[str, tuple[float, float]]) -> dict[str, Any]:
             for name, (m, kl) in rows.items()}
 
 
-#: ANCHORS.md, stacked MNIST (26,000 samples in the Unrolled-GAN setup, 25,600 in VEEGAN's).
+#: Stacked MNIST as published in PacGAN (Lin et al. 2018), with the Unrolled GAN's (Metz et al.
+#: 2017) and VEEGAN's setups (26,000 samples in the Unrolled-GAN setup, 25,600 in VEEGAN's).
 STACKED_PUBLISHED = _stacked_published({
     "DCGAN (VEEGAN setup)": (99, 3.40), "Unrolled GAN (VEEGAN setup)": (48.7, 4.32),
     "PacDCGAN2 (VEEGAN setup)": (1000, 0.06), "DCGAN, D ½": (628, 2.58),

@@ -1,4 +1,5 @@
-"""Exact 1-Wasserstein distance between two equal-size empirical distributions (seed 004 §5).
+"""Exact 1-Wasserstein distance between two equal-size empirical distributions (Arjovsky et al.
+2017; Shah, Tu & Wagh, "Generative Adversarial Networks - II", §5).
 
 With n points on each side and uniform weights, an optimal transport plan is a permutation
 (Birkhoff–von Neumann), so W1 is the optimal assignment cost under Euclidean ground distance,

@@ -1,4 +1,5 @@
-"""DCGAN generator and discriminator (Radford et al. 2015; seed 002's guidelines).
+"""DCGAN generator and discriminator (Radford et al. 2016; its guidelines as listed in
+Huang's slides "Machine Learning I (DATS 6202): Generative Adversarial Network").
 
 Strided convolutions in D, transposed convolutions in G, BatchNorm everywhere except G's output
 and D's input, ReLU in G with a tanh (or sigmoid, for [0, 1] data) output, LeakyReLU 0.2 in D,

@@ -1,4 +1,4 @@
-"""PacGAN packing (Lin et al. 2018; seed 004 §4.2): D judges m samples at once.
+"""PacGAN packing (Lin et al. 2018): D judges m samples at once.
 
 `Packed` wraps an ordinary discriminator built for m× the input: m consecutive samples of a
 batch are concatenated (features for vectors, channels for images) into one input, so a batch of

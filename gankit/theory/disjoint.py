@@ -1,4 +1,5 @@
-"""Check 4, disjoint supports (seed 001 §3.1, seed 004 §5).
+"""Check 4, disjoint supports (Arjovsky et al. 2017; listenzcc's notes "Generative
+Adversarial Networks" §3.1; Shah, Tu & Wagh, "Generative Adversarial Networks - II" §5).
 
 (a) Slide q away from p. Once the supports no longer overlap, JSD(p ‖ q) is stuck at log 2, so
     it says nothing about *how far* q is; W1 keeps growing with the distance (= the shift, for
@@ -119,7 +120,7 @@ def run(out: Path, quick: bool = False) -> CheckResult:
     checkpoints = (25, 50, 100, 200, 400, 800) if quick else (
         25, 50, 100, 200, 400, 800, 1600, 3200)
     res = CheckResult(KEY, "Disjoint supports: JSD stuck at log 2, W1 grows; gradients vanish",
-                      "seed 001 §3.1; seed 004 §5")
+                      "listenzcc, GANs notes §3.1; Shah, Tu & Wagh, GANs II §5")
     a = jsd_and_w1(n=n)
     far = a["distance"] >= DISJOINT_FROM
     bound = 3 * w1_sampling_bound(STD, n)

@@ -1,4 +1,5 @@
-"""Check 5, the maximum-likelihood generator objective (seed 004 §2).
+"""Check 5, the maximum-likelihood generator objective (Goodfellow 2016 tutorial;
+Shah, Tu & Wagh, "Generative Adversarial Networks - II", §2).
 
 With the optimal discriminator, f(x) = D(x) / (1 - D(x)) = exp(logit) equals p_data(x) / p_g(x),
 and the generator loss J(G) = -E_z[f(G(z))] (D held fixed) has the expected gradient of
@@ -76,7 +77,7 @@ def run(out: Path, quick: bool = False) -> CheckResult:
     n = 20_000 if quick else 400_000
     steps, batch = (600, 512) if quick else (2000, 1024)
     res = CheckResult(KEY, "With D*, D/(1-D) = p_data/p_g and E ∇J_ML = ∇KL(p_data ‖ p_g)",
-                      "seed 004 §2")
+                      "Shah, Tu & Wagh, GANs II §2; Goodfellow 2016")
     p_data = mixture_1d([MU], SIGMA)
     rows = {}
     for i, (theta, s) in enumerate(CASES):

@@ -1,4 +1,5 @@
-"""Check 6, minimax vs maximin (seed 004 §3): the order of min and max matters.
+"""Check 6, minimax vs maximin (Shah, Tu & Wagh, "Generative Adversarial
+Networks - II", §3; Goodfellow 2016): the order of min and max matters.
 
 A small game on a grid of 1-D points x_1..x_N. p_data is a 3-mode mixture (exact `log_prob`,
 normalised on the grid); G is a distribution p_g on the grid, sampled by the inverse CDF of a
@@ -111,7 +112,7 @@ def maximin(rounds: int, inner: int = 100, lr_g: float = 1e4, lr_d: float = 30.0
 def run(out: Path, quick: bool = False) -> CheckResult:
     rounds_mm, rounds_mx = (100, 12) if quick else (300, 30)
     res = CheckResult(KEY, "min_G max_D keeps the modes; max_D min_G sends every z to one point",
-                      "seed 004 §3")
+                      "Shah, Tu & Wagh, GANs II §3; Goodfellow 2016")
     a = minimax(rounds_mm)
     x, p_data = a["x"], a["p_data"]
     mass_data, mass_mm = mode_masses(x, p_data), mode_masses(x, a["p_g"])

@@ -1,5 +1,6 @@
-"""Check 1, Proposition 1 (seed 000; proofs in seeds 001 and 004): for a fixed G the best
-discriminator is D*(x) = p_data(x) / (p_data(x) + p_g(x)).
+"""Check 1, Proposition 1 (Goodfellow et al. 2014; Choi's slides "Generative Adversarial
+Networks: From Theory to Practice"): for a fixed G the best discriminator is
+D*(x) = p_data(x) / (p_data(x) + p_g(x)).
 
 We train the toy MLP discriminator to convergence on fresh samples of two known densities (1-D
 and 2-D mixtures) and measure |D - D*| on a grid, where either density has mass.
@@ -95,7 +96,8 @@ def run(out: Path, quick: bool = False) -> CheckResult:
     # enough to fail for a D that is not optimal (D ≡ ½ is off by up to 0.4 here).
     mean_tol, max_tol = (0.05, 0.4) if quick else (0.02, 0.15)
     res = CheckResult(KEY, "Optimal discriminator D* = p_data / (p_data + p_g)",
-                      "seed 000 Prop. 1; proofs in seeds 001 and 004")
+                      "Goodfellow et al. 2014 Prop. 1, as in Choi's slides; proved in "
+                      "listenzcc (2020) and Shah, Tu & Wagh (2022)")
     comps = {"1d": compare(*case_1d(), steps, batch), "2d": compare(*case_2d(), steps, batch)}
     why = (f"trained D vs D* where ½(p_data+p_g) ≥ {MASS_FRACTION:g}·peak; slack for finite "
            f"training ({steps} Adam steps, batch {batch})")

@@ -45,7 +45,7 @@ class CheckResult:
 
     key: str  # short identifier, also the figure's file name
     title: str  # the proposition, in a few words
-    source: str  # where the seeds state it
+    source: str  # where it is stated (paper or lecture notes)
     numbers: dict[str, Any] = field(default_factory=dict)
     criteria: list[Criterion] = field(default_factory=list)
     figure: str | None = None

@@ -46,7 +46,7 @@ def loss_curves(d: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def toy_config(loss: str, steps: int) -> Config:
     """A toy run where G starts far from the data and D is the stronger player (k = 5, lr 10×):
-    the situation 'early in learning' that the seeds describe."""
+    the situation 'early in learning' that Goodfellow et al. (2014) describe."""
     return Config.from_dict({
         "description": f"saturation check, {loss}",
         "data": {"name": "mixture", "means": [[4.0, 4.0], [4.0, 6.0], [6.0, 4.0], [6.0, 6.0]],
@@ -96,7 +96,8 @@ def run(out: Path, quick: bool = False) -> CheckResult:
            "1 - D(G(z)) under non-saturating: expect ~100×; 10× is the bar")
     res.criteria.append(at_most("minimax run: median D(G(z)) from step 20",
                                 float(np.median(d_fake["minimax"])), 0.05,
-                                "the run must be in the saturated regime the seeds describe"))
+                                "the run must be in the saturated regime of "
+                                "Goodfellow et al. 2014"))
     res.criteria.append(at_least("median |∇G| non-saturating / minimax", ratio_mm, 10.0, why))
     res.criteria.append(at_least("median |∇G| non-saturating / ML", ratio_ml, 10.0, why))
     res.numbers["toy_run"] = {

@@ -29,7 +29,7 @@ def pretrain_discriminator(trainer) -> dict[str, float]:
     data = trainer.sampler.data
     n = t.pretrain_d_samples
     idx = torch.randint(len(data), (n,), generator=gen).to(data.device)  # with replacement,
-    real = data.index_select(0, idx)  # like the seed's np.random.choice
+    real = data.index_select(0, idx)  # like the Keras notes' np.random.choice
     z = sample_prior(p.name, n, p.dim, gen).to(device)
     fake = trainer.generate(z)  # inference mode, as Keras' gen.predict
     x = torch.cat([real, fake.to(real.dtype)])
