@@ -404,12 +404,14 @@ def train_for(preset: str, over: dict, seconds: float, run_dir: Path,
 
     def budget(tr) -> None:
         if time.perf_counter() - started >= seconds:
-            tr.stop_signal = "budget"
+            tr.request_stop("budget")
 
     run.train(trainer, budget)
     wall = time.perf_counter() - started
     result = run.evaluate(trainer)
-    if grid_to is not None and hasattr(trainer.task, "fixed_grid"):
+    from gankit.tasks.images import ImageTask
+
+    if grid_to is not None and isinstance(trainer.task, ImageTask):
         from gankit.viz.grids import save_grid
 
         save_grid(grid_to, trainer.task.fixed_grid(trainer), scale=1)

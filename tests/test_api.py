@@ -221,9 +221,18 @@ def test_tensorboard_logs_or_one_line_when_missing(tmp_path):
         with pytest.raises(GankitError, match=r"gankit\[tensorboard\]"):
             gankit.fit(*nets(), data(), overrides={**TINY, "train.tensorboard": True}, steps=2)
         return
-    gankit.fit(*nets(), data(), overrides={**TINY, "train.tensorboard": True}, steps=10,
-               out=tmp_path / "tb", evaluate=False)
-    assert list((tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for _ in range(2):  # the second run replaces the first (--force knows the event files)
+        gankit.fit(*nets(), data(), overrides={**TINY, "train.tensorboard": True}, steps=10,
+                   out=tmp_path / "tb", evaluate=False, force=True)
+    events = list((tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(events) == 1
+    log = EventAccumulator(str(events[0]))
+    log.Reload()
+    logged = [json.loads(line) for line in (tmp_path / "tb" / "metrics.jsonl").open()]
+    assert [e.step for e in log.Scalars("d_loss")] == [r["step"] for r in logged]
+    assert log.Scalars("d_loss")[-1].value == pytest.approx(logged[-1]["d_loss"], rel=1e-6)
 
 
 def test_derived_seed_offsets_are_all_different():
