@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gankit.bench.curves import CURVES, METRICS, _strict, mode_hops, near_counts, near_radius
+from gankit.bench.curves import CURVES, METRICS, mode_hops, near_counts, near_radius
 from gankit.bench.runner import Plan, slug
-from gankit.bench.tables import FORMATS, mean_std, reused_note, stats, steps_label
+from gankit.bench.tables import FORMATS, mean_std, reused_note, stats, steps_label, strict_json
 
 
 def add_near_counts(results: list[dict[str, Any]], folder: Path, centres: dict[str, Any]
@@ -107,7 +107,7 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
     paths = {"table": out / "table.md", "json": out / "results.json"}
     paths["table"].write_text(header + markdown(plan, summary))
     cells = [{k: v for k, v in r.items() if k != "config"} for r in results]
-    paths["json"].write_text(json.dumps(_strict(
+    paths["json"].write_text(json.dumps(strict_json(
         {"provenance": info, "summary": summary, "cells": cells,
          "published": plan.suite.published}), indent=1) + "\n")
     for data in plan.datasets:

@@ -16,22 +16,21 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
-import os
 import shutil
 import statistics
 import time
 import tomllib
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from gankit.bench.runner import Cell, Plan, cells, same_config
+from gankit.bench.engine import run_parallel
+from gankit.bench.runner import Cell, Plan, cells, finished
 from gankit.bench.suites import TOY_PUBLISHED, Method, Protocol, Suite
+from gankit.bench.tables import strict_json
 from gankit.errors import GankitError
 
 METRICS = ("modes", "hq_fraction", "reverse_kl")
@@ -139,7 +138,7 @@ def _read_curve(path: Path, until: int) -> list[dict[str, Any]]:
 
 def _write_curve(path: Path, rows: list[dict[str, Any]]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(_strict(r)) + "\n" for r in rows))
+    tmp.write_text("".join(json.dumps(strict_json(r)) + "\n" for r in rows))
     tmp.replace(path)
 
 
@@ -206,7 +205,7 @@ def run_curve_cell(cell: Cell, folder: Path, eval_every: int, tail: float = 0.2
               "metrics": tail_metrics(curve, steps, tail), "final": curve[-1],
               "mode_hops": mode_hops(curve), "curve": curve, "config": cell.config}
     tmp = folder / f"{cell.key}.json.tmp"
-    tmp.write_text(json.dumps(_strict(result), indent=1))
+    tmp.write_text(json.dumps(strict_json(result), indent=1))
     tmp.replace(folder / f"{cell.key}.json")
     return result
 
@@ -266,25 +265,10 @@ def mode_hops(curve: list[dict[str, Any]], share: float = 0.5, key: str = "hq_co
     return hops
 
 
-def _strict(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_strict(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    return obj
-
-
 def finished_cell(cell: Cell, folder: Path) -> dict[str, Any] | None:
-    path = folder / f"{cell.key}.json"
-    if not path.exists():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return None
-    if not same_config(result.get("config", ""), cell.config):
+    """The stored curve of `cell` (runner.finished), its reverse KL back to floats."""
+    result = finished(cell, folder)
+    if result is None:
         return None
     result["metrics"] = {k: float(v) for k, v in result["metrics"].items()}
     for r in result["curve"]:
@@ -328,13 +312,9 @@ def run_curves(plan: Plan, out: Path, jobs: int = 1,
             if report:
                 report(cell.key, results[cell.key], False)
     elif todo:
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(run_curve_cell, c, folder, every, spec.tail): c for c in todo}
-            for future in as_completed(futures):
-                cell = futures[future]
-                results[cell.key] = future.result()
-                if report:
-                    report(cell.key, results[cell.key], False)
+        calls = [(c, folder, every, spec.tail) for c in todo]
+        for i, result in run_parallel(run_curve_cell, calls, jobs, as_done=True):
+            results[todo[i].key] = result
+            if report:
+                report(todo[i].key, result, False)
     return [results[c.key] for c in cells(plan)]

@@ -169,7 +169,7 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
                              *[r["metrics"][m] for m in metrics], r["train_seconds"],
                              r["steps_per_second"]])
     cells = [{k: v for k, v in r.items() if k != "config"} for r in results]
-    paths["json"].write_text(json.dumps(_strict(
+    paths["json"].write_text(json.dumps(strict_json(
         {"provenance": info, "summary": summary, "cells": cells,
          "published": plan.suite.published}), indent=1) + "\n")
     if plan.suite.figure_data:
@@ -188,30 +188,30 @@ def table_from_results(results: dict[str, Any]) -> str:
     from gankit.bench.runner import make_plan
     from gankit.bench.suites import get_suite
 
-    info, summary = results["provenance"], _loose(results["summary"])
+    info, summary = results["provenance"], loose_json(results["summary"])
     plan = make_plan(get_suite(info["suite"]), protocol=info["protocol"],
                      only_methods=list(dict.fromkeys(s["method"] for s in summary)),
                      only_data=list(dict.fromkeys(s["data"] for s in summary)))
     return markdown(plan, summary)
 
 
-def _loose(obj: Any) -> Any:
-    """The inverse of _strict: "inf" back to a float."""
+def loose_json(obj: Any) -> Any:
+    """The inverse of strict_json: "inf" back to a float."""
     if isinstance(obj, dict):
-        return {k: _loose(v) for k, v in obj.items()}
+        return {k: loose_json(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_loose(v) for v in obj]
+        return [loose_json(v) for v in obj]
     if obj in ("inf", "-inf", "nan"):
         return float(obj)
     return obj
 
 
-def _strict(obj: Any) -> Any:
+def strict_json(obj: Any) -> Any:
     """Strict JSON: an infinite value (reverse KL with no HQ sample) becomes the text "inf"."""
     if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
+        return {k: strict_json(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_strict(v) for v in obj]
+        return [strict_json(v) for v in obj]
     if isinstance(obj, float) and not math.isfinite(obj):
         return str(obj)
     return obj
