@@ -74,7 +74,7 @@ def one_cell(recipe: str, minutes: float, n_eval: int, pretrain: int | None) -> 
         if path.suffix == ".png" and path.name != "real.png":
             shutil.copy(path, DOCS / doc_name(recipe, path.name))
     row = {"recipe": recipe, "preset": preset, "steps": trainer.step, "train_seconds": wall,
-           "cpu_seconds": cpu,
+           "cpu_seconds": cpu, "minutes": minutes, "n_eval": n_eval, "pretrain_samples": pretrain,
            **{k: v for k, v in result.items() if isinstance(v, (int, float))}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{recipe}.json").write_text(json.dumps(row, indent=1))
@@ -90,13 +90,24 @@ def main() -> None:
                          "default the recipe's 10,000")
     ap.add_argument("--report", action="store_true",
                     help="only rewrite the section from the kept results (same options)")
+    ap.add_argument("--recipe", action="append", choices=list(LABEL),
+                    help="train only this recipe (repeatable; default both, at once); the "
+                         "section is written from the kept result of the other, which must "
+                         "have been run with the same options")
     args = ap.parse_args()
-    if args.report:
-        rows = [json.loads((RESULTS / f"{r}.json").read_text()) for r in ("keras", "dcgan")]
-    else:
-        with ProcessPoolExecutor(2) as pool:
-            rows = list(pool.map(one_cell, ("keras", "dcgan"), (args.minutes,) * 2,
-                                 (args.n_eval,) * 2, (args.pretrain_samples,) * 2))
+    todo = [] if args.report else (args.recipe or list(LABEL))
+    if todo:
+        with ProcessPoolExecutor(len(todo)) as pool:
+            list(pool.map(one_cell, todo, (args.minutes,) * len(todo),
+                          (args.n_eval,) * len(todo), (args.pretrain_samples,) * len(todo)))
+    rows = [json.loads((RESULTS / f"{r}.json").read_text()) for r in LABEL]
+    asked = {"minutes": args.minutes, "n_eval": args.n_eval,
+             "pretrain_samples": args.pretrain_samples}
+    for r in rows:  # never one table from runs of different budgets
+        kept = {k: r.get(k) for k in asked}
+        if kept != asked:
+            sys.exit(f"error: the kept {r['recipe']} result ran with {kept}, not {asked}: "
+                     f"run it with --recipe {r['recipe']}")
     r0 = rows[0]
     lines = [
         "## The Keras MNIST GAN against the DCGAN preset, MNIST, equal CPU time\n",
