@@ -137,12 +137,15 @@ def same_config(stored: str, current: str) -> bool:
     """Whether a stored cell trained exactly the current config.
 
     Keys the stored config lacks (fields added to gankit since) must hold their default value,
-    so that a new option, left at its default, does not invalidate finished cells.
+    so that a new option, left at its default, does not invalidate finished cells. The
+    description is prose that trains nothing (presets' words get reworded): not compared.
     """
     try:
         old, new = tomllib.loads(stored), tomllib.loads(current)
     except tomllib.TOMLDecodeError:
         return False
+    old.pop("description", None)
+    new.pop("description", None)
     old, new = _flat(old), _flat(new)
     defaults = _flat(Config().to_dict())
     for key, value in new.items():
