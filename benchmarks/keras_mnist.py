@@ -63,7 +63,7 @@ def one_cell(recipe: str, minutes: float, n_eval: int, pretrain: int | None) -> 
 
     def stop_at_budget(tr) -> None:
         if time.process_time() - cpu0 >= minutes * 60:
-            tr.stop_signal = "budget"
+            tr.request_stop("budget")
 
     run.train(trainer, stop_at_budget)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
