@@ -52,12 +52,7 @@ def scatter_grid(rows: list[tuple[str, Path, Curve]], centres: np.ndarray, path:
             ax.set_yticks([])
             if j == 0:
                 ax.set_ylabel(name, fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
 
 
 def mode_shares(grid: dict[str, list[tuple[int, Curve]]], n_modes: int, path: Path,
@@ -87,6 +82,11 @@ def mode_shares(grid: dict[str, list[tuple[int, Curve]]], n_modes: int, path: Pa
                 ax.set_ylabel("share at each mode", fontsize=7)
             if i == len(grid) - 1:
                 ax.set_xlabel("step", fontsize=7)
+    return _save(fig, path, title)
+
+
+def _save(fig, path: Path, title: str) -> Path:
+    """Title, layout, write and close: the common end of every figure here."""
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
@@ -131,9 +131,4 @@ def metric_curves(grid: dict[str, list[tuple[int, Curve]]], path: Path, n_modes:
     axes[0].set_ylim(0, n_modes + 0.5)
     axes[1].set_ylim(0, 1)
     axes[0].legend(fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
