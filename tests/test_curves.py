@@ -121,6 +121,8 @@ TINY = ["model.g_width=16", "model.d_width=16", "data.n_train=500", "train.batch
 
 def cell(steps):
     cfg = load_preset("toy-grid").with_overrides([*TINY, f"train.steps={steps}"])
+    # the prose description quotes the step count, as generated descriptions do
+    cfg = cfg.with_overrides({"description": f"tiny grid, {steps} steps"})
     return Cell("grid", Method("GAN"), 0, cfg.to_toml())
 
 
@@ -131,7 +133,10 @@ def test_a_curve_cell_continues_to_more_steps_and_reads_fewer_off_its_curve(tmp_
     folder.mkdir()
     short = run_curve_cell(cell(20), folder, 10)
     assert [r["step"] for r in short["curve"]] == [0, 10, 20]
+    kept = folder / "grid__gan__seed0" / "samples" / "kept.txt"
+    kept.write_text("a retrain would delete this")
     grown = run_curve_cell(cell(30), folder, 10)  # continues from the step-20 checkpoint
+    assert kept.exists()  # continued, not retrained, though its description changed
     assert [r["step"] for r in grown["curve"]] == [0, 10, 20, 30]
     assert grown["curve"] == fresh["curve"]  # as if trained in one go
     saved = (folder / "grid__gan__seed0" / "samples" / "step_0000030.npy")

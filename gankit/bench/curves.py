@@ -28,7 +28,7 @@ from typing import Any
 import tomli_w
 
 from gankit.bench.engine import run_parallel
-from gankit.bench.runner import Cell, Plan, cells, finished
+from gankit.bench.runner import Cell, Plan, cells, finished, same_config
 from gankit.bench.suites import TOY_PUBLISHED, Method, Protocol, Suite
 from gankit.bench.tables import strict_json
 from gankit.errors import GankitError
@@ -99,10 +99,25 @@ CURVES: dict[str, Curves] = {c.suite.name: c for c in (UNROLLED, PACGAN_GRID)}
 
 
 # -- one cell -----------------------------------------------------------------------------------
-def _without_steps(config: str) -> str:
+def _continuation_key(config: str, eval_every: int) -> str:
+    """What a stored cell must share with a request to be continued rather than retrained: the
+    config less its step count (and the prose description, which may quote the step count),
+    plus the evaluation interval of its curve."""
     raw = tomllib.loads(config)
     raw.get("train", {}).pop("steps", None)
+    raw.pop("description", None)
+    raw["bench"] = {"eval_every": eval_every}
     return tomli_w.dumps(raw)
+
+
+def _continues(stamp: Path, key: str) -> bool:
+    if not stamp.exists():
+        return False
+    text = stamp.read_text()
+    if "\n# eval_every = " in text:  # stamps written before the key was TOML of its own
+        body, _, every = text.rpartition("\n# eval_every = ")
+        text = _continuation_key(body, int(every.strip()))
+    return same_config(text, key)
 
 
 def evaluate(trainer) -> tuple[dict[str, Any], Any]:
@@ -157,10 +172,11 @@ def run_curve_cell(cell: Cell, folder: Path, eval_every: int, tail: float = 0.2
     cfg = Config.from_toml(cell.config, source=f"cell {cell.key}")
     steps = cfg.train.steps
     run_dir = folder / cell.key
-    stamp = run_dir / "cell.toml"  # the config, steps left out: what a continuation must match
-    key_config = _without_steps(cell.config) + f"\n# eval_every = {eval_every}\n"
-    same = stamp.exists() and stamp.read_text() == key_config
-    if not same and run_dir.exists():
+    stamp = run_dir / "cell.toml"  # what a continuation must match
+    key_config = _continuation_key(cell.config, eval_every)
+    if run_dir.exists() and not _continues(stamp, key_config):
+        print(f"cell {cell.key}: its stored run trained another config or curve interval; "
+              "training it again from step 0", flush=True)
         shutil.rmtree(run_dir)
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     stamp.write_text(key_config)
