@@ -155,16 +155,17 @@ def write_marker(folder: Path, command: str) -> None:
 _HELD: dict[str, int] = {}  # resolved folder -> fd: a process holds each lock once
 
 
-def lock_run(folder: Path, command: str) -> bool:
-    """Take the exclusive writer lock of a run folder (flock on .gankit-lock) until unlock_run or
-    the end of this process, or raise RunInUseError naming the holder. Re-entrant within one
-    process: True when this call took it, False when the process already held it."""
+def lock_run(folder: Path, command: str, name: str = LOCK) -> bool:
+    """Take the exclusive writer lock of a run folder (flock on .gankit-lock, or on `name` in
+    it) until unlock_run or the end of this process, or raise RunInUseError naming the holder.
+    Re-entrant within one process: True when this call took it, False when the process already
+    held it."""
     folder = Path(folder)
-    key = str(folder.resolve())
+    key = str((folder / name).resolve())
     if key in _HELD:
         return False
     try:
-        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
         raise GankitError(f"cannot write into run folder {folder} ({e.strerror or e}); a "
                           "read-only run can be evaluated and sampled, not trained") from None
@@ -190,8 +191,8 @@ def lock_run(folder: Path, command: str) -> bool:
     return True
 
 
-def unlock_run(folder: Path) -> None:
-    fd = _HELD.pop(str(Path(folder).resolve()), None)
+def unlock_run(folder: Path, name: str = LOCK) -> None:
+    fd = _HELD.pop(str((Path(folder) / name).resolve()), None)
     if fd is not None:
         os.close(fd)  # closing the descriptor releases the flock
 

@@ -4,6 +4,10 @@ end to end."""
 
 import json
 import math
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +21,7 @@ from gankit.bench.runner import Cell, make_plan
 from gankit.bench.suites import Method, get_suite
 from gankit.config import ConfigError, load_preset
 from gankit.nets import build_discriminator, build_generator
+from gankit.rundir import RunInUseError
 from gankit.tasks import build_task
 from gankit.train.loop import Trainer
 from gankit.train.optim import FunctionalOptimizer
@@ -177,3 +182,65 @@ def test_bench_unrolled_quick_end_to_end(tmp_path):
     assert not (out / "cells" / "ring__gan__seed1").exists()
     refused = CliRunner().invoke(app, ["bench", "toy", "--finished-only", "--out", str(out)])
     assert refused.exit_code == 2 and "--finished-only" in refused.output
+
+
+def test_a_cell_being_trained_elsewhere_is_refused_not_shared(tmp_path):
+    """A second writer on one cell (another invocation, or a worker a killed one left behind)
+    gets one line naming the holder instead of interleaving two trainings in one folder."""
+    c = cell(20)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from gankit import rundir; rundir.lock_run(Path(sys.argv[1]), 'first bench', "
+         "name=sys.argv[2]); print('held', flush=True); time.sleep(60)",
+         str(tmp_path), f"{c.key}.lock"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunInUseError, match="first bench"):
+            run_curve_cell(c, tmp_path, 10)
+        assert not (tmp_path / c.key).exists()  # nothing written
+    finally:
+        holder.kill()
+        holder.wait()
+    assert [r["step"] for r in run_curve_cell(c, tmp_path, 10)["curve"]] == [0, 10, 20]
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_stop_when_the_bench_process_is_killed():
+    """Killing `gankit bench` (even with SIGKILL) must not leave its workers training on."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import time; from gankit.bench.engine import run_parallel; "
+         "list(run_parallel(time.sleep, [(120,), (120,)], jobs=2))"])
+    try:
+        deadline = time.time() + 60
+        while len(_children(parent.pid)) < 3 and time.time() < deadline:  # 2 workers + tracker
+            time.sleep(0.2)
+        workers = _children(parent.pid)
+        assert workers
+        parent.kill()
+        parent.wait()
+        deadline = time.time() + 20
+        while any(Path(f"/proc/{w}").exists() and "Z" not in _state(w) for w in workers) \
+                and time.time() < deadline:
+            time.sleep(0.2)
+        assert not [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+    finally:
+        parent.kill()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

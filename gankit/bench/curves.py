@@ -27,6 +27,7 @@ from typing import Any
 
 import tomli_w
 
+from gankit import rundir
 from gankit.bench.engine import run_parallel
 from gankit.bench.runner import Cell, Plan, cells, finished, same_config
 from gankit.bench.suites import TOY_PUBLISHED, Method, Protocol, Suite
@@ -160,16 +161,31 @@ def _write_curve(path: Path, rows: list[dict[str, Any]]) -> None:
 def run_curve_cell(cell: Cell, folder: Path, eval_every: int, tail: float = 0.2
                    ) -> dict[str, Any]:
     """Train one cell to its steps, evaluating every `eval_every`; resume what is stored."""
-    import numpy as np
     import torch
 
     from gankit.config import Config
+
+    torch.set_num_threads(1)
+    cfg = Config.from_toml(cell.config, source=f"cell {cell.key}")
+    # one writer per cell: a second invocation on the same folder (or a worker left running by
+    # a killed one) would otherwise interleave two trainings in one checkpoint and curve
+    lock = f"{cell.key}.lock"
+    locked = rundir.lock_run(folder, f"gankit bench, cell {cell.key}", name=lock)
+    try:
+        return _run_curve_cell(cell, cfg, folder, eval_every, tail)
+    finally:
+        if locked:
+            rundir.unlock_run(folder, name=lock)
+
+
+def _run_curve_cell(cell: Cell, cfg, folder: Path, eval_every: int, tail: float
+                    ) -> dict[str, Any]:
+    import numpy as np
+
     from gankit.tasks import build_task
     from gankit.train.checkpoint import FILENAME
     from gankit.train.loop import Trainer
 
-    torch.set_num_threads(1)
-    cfg = Config.from_toml(cell.config, source=f"cell {cell.key}")
     steps = cfg.train.steps
     run_dir = folder / cell.key
     stamp = run_dir / "cell.toml"  # what a continuation must match
@@ -190,7 +206,7 @@ def run_curve_cell(cell: Cell, folder: Path, eval_every: int, tail: float = 0.2
             trainer = Trainer(cfg, build_task(cfg), run_dir=run_dir)
         if trainer.step > steps:  # a longer run whose curve lacks this step: start afresh
             shutil.rmtree(run_dir)
-            return run_curve_cell(cell, folder, eval_every, tail)
+            return _run_curve_cell(cell, cfg, folder, eval_every, tail)
         rows = _read_curve(curve_path, trainer.step)
 
         def record(tr) -> None:

@@ -50,6 +50,22 @@ def train_cell(cfg: Config, run_dir: Path | None = None, seconds: float | None =
     return trainer, time.perf_counter() - started, finished
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: on Linux, ask the kernel to send this worker SIGTERM when the process
+    that started it dies (even by SIGKILL), so the worker saves its cell's checkpoint and stops
+    instead of training on, unseen, into a folder a later invocation will use."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # not Linux: workers end when they next read the queue
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run_parallel(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], jobs: int = 1,
                  as_done: bool = False) -> Iterator[tuple[int, R]]:
     """(index, fn(*call)) for every call, `jobs` at a time in fresh (spawned) processes, yielded
@@ -62,7 +78,8 @@ def run_parallel(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], jobs: i
         return
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(fn, *call): i for i, call in enumerate(calls)}
         for future in as_completed(futures) if as_done else futures:
             yield futures[future], future.result()
