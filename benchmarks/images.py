@@ -9,8 +9,9 @@ final fixed-noise grid of every cell to docs/images/.
     python benchmarks/images.py --minutes 8 --recipes dcgan --losses nonsaturating --tuning "fp32"
 
 Per cell: fd_classifier beside the reference ladder (real-vs-real floor, noisy σ = 0.1, blurred),
-KID, classifier Inception Score, classes present and class KL, generator steps done and wall time.
-The domain classifier is trained once (cached) and its test accuracy is printed with the table.
+KID, classifier Inception Score, classes present and class KL, generator steps done and wall time,
+all in the features of gankit's shipped Fashion-MNIST classifier (the same numbers on every
+machine); its test accuracy is printed with the table.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def metric_network() -> str | None:
 
 
 def warm_classifier() -> None:
-    """Train (or load) the Fashion-MNIST domain classifier once, before the cells that need it."""
+    """Load the Fashion-MNIST domain classifier once, before the cells that need it (trained here
+    only for a data file that differs from the one the shipped network was trained on)."""
     from gankit.config import load_preset
     from gankit.tasks import build_task
 
