@@ -167,6 +167,9 @@ def main() -> None:
     ap.add_argument("--curve-samples", type=int, default=5000)
     ap.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS,
                     help="none: only the real-stack ceiling and the published rows")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a paragraph added before the table: how the cells ran, what they show "
+                         "(repeatable)")
     args = ap.parse_args()
     # the costliest cells first (PacGAN-m generates m times the samples per step)
     jobs = sorted(((m, s) for s in range(args.seeds) for m in args.methods),
@@ -199,7 +202,8 @@ def main() -> None:
         f"uniform on {N_EVAL:,} samples per run, classified channel by channel by gankit's "
         f"shipped MNIST classifier (test accuracy {100 * real['accuracy']:.2f} %); its count on "
         f"{N_EVAL:,} real test stacks is the ceiling. Per-seed values in parentheses; "
-        "1 torch thread per run, 2 runs at once.\n\n"
+        f"1 torch thread per run, {args.jobs} at once.\n\n"
+        + "".join(f"{note}\n\n" for note in args.note)
         + table(cells, real, args.steps)
         + (f"\n\n![modes over steps](docs/images/{FIGURE.name})\n\nModes over steps "
            f"(counted on {args.curve_samples:,} samples every {args.curve_every} steps).\n"
