@@ -74,8 +74,9 @@ def main() -> None:
     args = ap.parse_args()
     body = ["## Mode collapse over training: the unrolled GAN's ring and PacGAN's grid", "",
             f"Written by `python benchmarks/{Path(__file__).name} "
-            f"{' '.join(str(f) for f in args.folders)} --headline ...` at commit "
-            f"{git_commit()} from the output folders of the `gankit bench` commands below. "
+            f"{' '.join(str(f) for f in args.folders)} --headline ...` (the whole command, "
+            "headlines included, is kept in benchmarks/results/mode-collapse-command.sh) at "
+            f"commit {git_commit()} from the output folders of the `gankit bench` commands below. "
             "Every cell is evaluated along training on the same latent draws; the tables "
             "average each seed's evaluations over the last 20 % of its steps, then show mean ± "
             "std over seeds. *Italics*: the paper's result. See docs/mode_collapse.md for which "
