@@ -35,8 +35,18 @@ def git_commit() -> str:
         return "unknown"
 
 
+#: options whose values are prose printed in the section itself: shown as "..." in its command
+PROSE_OPTIONS = ("--note", "--headline", "--title")
+
+
 def command_line() -> str:
-    return "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+    """The command that is running, for a section's provenance line; the values of prose options
+    (which appear in the section anyway) are shortened to "..."."""
+    args, hide = [], False
+    for arg in sys.argv[1:]:
+        args.append("..." if hide else arg)
+        hide = arg in PROSE_OPTIONS
+    return "python " + shlex.join([Path(sys.argv[0]).as_posix(), *args])
 
 
 def write_section(name: str, body: str) -> Path:
