@@ -152,7 +152,7 @@ def write_marker(folder: Path, command: str) -> None:
 
 
 # -- the writer lock ----------------------------------------------------------------------------
-_HELD: dict[str, int] = {}  # resolved folder -> fd: a process holds each lock once
+_HELD: dict[str, int] = {}  # resolved lock file -> fd: a process holds each lock once
 
 
 def lock_run(folder: Path, command: str, name: str = LOCK) -> bool:
