@@ -20,11 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import git_commit, write_section
+from report import embed_figure, git_commit, write_section
 
 from gankit.bench.tables import reused_note
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 FIGURES = {"scatter_grid": "scatter grid: methods × steps, seed 0",
            "mode_shares": "mode-hopping chart: the share of samples near each mode against the "
                           "step, every seed",
@@ -59,9 +58,7 @@ def block(folder: Path) -> str:
     for stem, caption in FIGURES.items():
         for figure in sorted(folder.glob(f"{stem}*.png")):
             name = f"mode-collapse-{info['suite']}-{figure.stem.replace('_', '-')}.png"
-            DOCS.mkdir(exist_ok=True)
-            (DOCS / name).write_bytes(figure.read_bytes())
-            lines += [f"![{caption}](docs/{name})", ""]
+            lines += embed_figure(figure, name, caption)
     return "\n".join(lines)
 
 

@@ -17,11 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import git_commit, write_section
+from report import embed_figure, git_commit, write_section
 
 from gankit.bench.tables import reused_note, table_from_results
-
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def block(folder: Path) -> str:
@@ -47,9 +45,7 @@ def block(folder: Path) -> str:
     lines += ["", table.rstrip(), ""]
     for figure in sorted(folder.glob("panel_*.png")):
         name = f"modes-{info['suite']}-{info['protocol']}-{figure.stem.removeprefix('panel_')}.png"
-        DOCS.mkdir(exist_ok=True)
-        (DOCS / name).write_bytes(figure.read_bytes())
-        lines += [f"![{figure.stem}](docs/{name})", ""]
+        lines += embed_figure(figure, name, figure.stem)
     return "\n".join(lines)
 
 

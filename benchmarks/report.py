@@ -49,6 +49,15 @@ def command_line() -> str:
     return "python " + shlex.join([Path(sys.argv[0]).as_posix(), *args])
 
 
+def embed_figure(figure: Path, name: str, caption: str) -> list[str]:
+    """Copy a bench folder's figure into docs/ as `name` and return the section lines that show
+    it (bench folders are not part of the repository; docs/ is)."""
+    docs = BENCHMARKS.parent / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / name).write_bytes(figure.read_bytes())
+    return [f"![{caption}](docs/{name})", ""]
+
+
 def write_section(name: str, body: str) -> Path:
     """Replace (or append) the section `name` of BENCHMARKS.md with `body`."""
     start, end = f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
