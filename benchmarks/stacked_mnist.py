@@ -8,7 +8,8 @@ steps per cell, modes counted by gankit's shipped MNIST classifier channel by ch
 Per cell: modes and KL(mode histogram ‖ uniform) on 26,000 samples at the end, and modes on
 `--curve-samples` samples every `--curve-every` steps (the modes-over-steps curves). The same
 counts on 26,000 stacks of real test digits give the ceiling the classifier allows. Writes
-benchmarks/results/stacked-mnist/*.json (one per cell, re-used when its config is unchanged),
+benchmarks/results/stacked-mnist/*.json (one per cell, re-used when its config is unchanged, and
+continued from its run folder's last checkpoint when only --steps grew),
 docs/images/stacked-mnist-modes.png and the `stacked-mnist` section of BENCHMARKS.md, with the
 published rows beside.
 """
@@ -19,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -47,21 +49,48 @@ def cell_config(method: str, seed: int, steps: int):
     return load_preset(PRESET).with_overrides(over)
 
 
+def _length_free(config: str) -> dict:
+    """A cell's config less what only sets its length (steps, and the checkpoint and frame
+    intervals derived from it) and the prose description: what a longer run must share with a
+    stored cell to continue it rather than train again from step 0."""
+    raw = tomllib.loads(config)
+    raw.pop("description", None)
+    for key in ("steps", "ckpt_every", "frame_every"):
+        raw.get("train", {}).pop(key, None)
+    return raw
+
+
 def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int) -> dict:
     import torch
 
     from gankit import run
     from gankit.metrics.stacked import kl_to_uniform, mode_histogram
+    from gankit.train.checkpoint import FILENAME
 
     torch.set_num_threads(1)
     cfg = cell_config(method, seed, steps)
     record = RESULTS / f"{method.lower()}-seed{seed}.json"
-    if record.exists():
-        done = json.loads(record.read_text())
-        if done["config"] == cfg.to_toml() and done["curve_every"] == curve_every:
-            return done
-    trainer = run.start(cfg, ROOT / "runs" / "stacked-mnist" / f"{method}-seed{seed}", force=True)
-    curve: list[tuple[int, float, float]] = []
+    run_dir = ROOT / "runs" / "stacked-mnist" / f"{method}-seed{seed}"
+    done = json.loads(record.read_text()) if record.exists() else None
+    if done and done["config"] == cfg.to_toml() and done["curve_every"] == curve_every:
+        return done
+    trainer = None
+    if (done and done["steps"] < steps and done["curve_every"] == curve_every
+            and done["curve_samples"] == curve_n and (run_dir / FILENAME).exists()
+            and _length_free(done["config"]) == _length_free(cfg.to_toml())):
+        trainer = run.open_run(run_dir, steps=steps)
+        if trainer.step == done["steps"]:
+            print(f"{method} seed {seed}: continuing from step {trainer.step:,} to {steps:,}",
+                  flush=True)
+        else:  # the folder holds another point of the run than its record: start afresh
+            run.release_run(trainer)
+            trainer = None
+    if trainer is None:
+        print(f"{method} seed {seed}: training {steps:,} steps from step 0", flush=True)
+        done = None
+        trainer = run.start(cfg, run_dir, force=True)
+    curve: list[tuple[int, float, float]] = [tuple(p) for p in done["curve"]] if done else []
+    spent_before = done["train_seconds"] if done else 0.0
     started = time.perf_counter()
     spent_on_curve = 0.0
 
@@ -73,9 +102,12 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int)
         counts = mode_histogram(tr.task, tr.sample(curve_n, seed=123))
         curve.append((tr.step, float((counts > 0).sum()), kl_to_uniform(counts)))
         spent_on_curve += time.perf_counter() - t0
+        print(f"{method} seed {seed}: step {tr.step:,} of {steps:,}, {curve[-1][1]:.0f} modes "
+              f"among {curve_n:,} samples", flush=True)
 
     run.train(trainer, point)
-    train_seconds = time.perf_counter() - started - spent_on_curve
+    train_seconds = spent_before + time.perf_counter() - started - spent_on_curve
+    print(f"{method} seed {seed}: counting modes on {N_EVAL:,} samples", flush=True)
     result = run.evaluate(trainer)
     out = {"method": method, "seed": seed, "steps": trainer.step, "config": cfg.to_toml(),
            "curve_every": curve_every, "curve_samples": curve_n, "curve": curve,

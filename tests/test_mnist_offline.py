@@ -8,6 +8,7 @@ import hashlib
 import json
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,3 +175,34 @@ def test_real_stacked_mnist_fills_the_modes_through_the_shipped_network():
     counts = mode_histogram(task, task.real_samples(2600, 0))
     assert 880 <= int((counts > 0).sum()) <= 960
     assert kl_to_uniform(counts) < 1.0
+
+
+@pytest.mark.skipif(not _mnist_here(), reason="MNIST not fetched (`gankit data fetch mnist`; "
+                    ".ci/run does it)")
+def test_stacked_benchmark_continues_a_cell_when_only_its_length_grows(tmp_path, monkeypatch,
+                                                                        capsys):
+    """Asking benchmarks/stacked_mnist.py for more steps continues each cell from its run
+    folder's last checkpoint and extends its curve, instead of training again from step 0."""
+    import importlib.util
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench))
+    spec = importlib.util.spec_from_file_location("bench_stacked", bench / "stacked_mnist.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "ROOT", tmp_path)
+    monkeypatch.setattr(module, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(module, "N_EVAL", 200)
+
+    first = module.one_cell("GAN", 0, 4, 2, 100)
+    assert [p[0] for p in first["curve"]] == [2, 4]
+    assert "training 4 steps from step 0" in capsys.readouterr().out
+    longer = module.one_cell("GAN", 0, 6, 2, 100)
+    assert "continuing from step 4 to 6" in capsys.readouterr().out
+    assert longer["steps"] == 6
+    assert longer["curve"][:2] == first["curve"]
+    assert [p[0] for p in longer["curve"]] == [2, 4, 6]
+    assert longer["train_seconds"] >= first["train_seconds"]
+    again = module.one_cell("GAN", 0, 6, 2, 100)  # the same request: the record, re-used
+    assert again == json.loads(json.dumps(longer))
+    assert "step" not in capsys.readouterr().out
