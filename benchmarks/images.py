@@ -168,6 +168,12 @@ def record_tuning(candidate: str, new: list[dict]) -> Path:
     at = next((i for i, r in enumerate(rows) if r["candidate"] == candidate), len(rows))
     rows = [*rows[:at], *new, *(r for r in rows[at:] if r["candidate"] != candidate)]
     TUNING_ROWS.write_text(json.dumps(rows, indent=2) + "\n")
+    return write_tuning_section()
+
+
+def write_tuning_section() -> Path:
+    """The `images-tuning` section from the kept rows and the kept prose (trains nothing)."""
+    rows = json.loads(TUNING_ROWS.read_text())
     intro, read = TUNING_TEXT.read_text().split("<!-- table -->")
     body = ("## Images: what moved the DCGAN recipe within a CPU budget\n\n" + intro.strip()
             + f"\n\nMachine: {bench_machine()}\n\n" + tuning_table(rows) + "\n\n"
@@ -199,7 +205,13 @@ def main() -> None:
     ap.add_argument("--tuning", metavar="CANDIDATE", default=None,
                     help="add the rows to the images-tuning table under this name instead of "
                          "writing a section of their own")
+    ap.add_argument("--rewrite-tuning", action="store_true",
+                    help="rewrite the images-tuning section from its kept rows and text, "
+                         "training nothing")
     args = ap.parse_args()
+    if args.rewrite_tuning:
+        print(f"wrote {write_tuning_section()}")
+        return
     if args.tuning and args.no_write:
         ap.error("--tuning records a row in BENCHMARKS.md; leave out --no-write")
 

@@ -52,6 +52,19 @@ def test_tuning_rows_are_kept_replaced_by_candidate_and_rendered(images, tmp_pat
     assert "| 0.30 |" in section and "| 0.40 |" in section  # fd ÷ noisy reference
 
 
+
+def test_rewrite_tuning_renders_the_kept_rows_and_trains_nothing(images, tmp_path, monkeypatch):
+    images.record_tuning("first", [row(5.0)])
+    (tmp_path / "text.md").write_text("New intro.\n\n<!-- table -->\n\nNew reading.\n")
+    monkeypatch.setattr(images, "one_cell", None)  # training anything would fail
+    monkeypatch.setattr(images, "warm_classifier", None)
+    monkeypatch.setattr(sys, "argv", ["benchmarks/images.py", "--rewrite-tuning"])
+    images.main()
+    section = (tmp_path / "BENCHMARKS.md").read_text().split("<!-- section:images-tuning -->")[1]
+    assert "New intro." in section and "New reading." in section and "| first |" in section
+    assert "Intro paragraph." not in section
+    assert json.loads((tmp_path / "rows.json").read_text())[0]["fd_classifier"] == 5.0
+
 def test_keras_cell_recorded_under_the_former_name_is_reused(images, tmp_path):
     from gankit.config import load_preset
 
