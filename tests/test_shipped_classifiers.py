@@ -87,3 +87,26 @@ def test_fd_classifier_of_the_shipped_samples_is_the_recorded_value(fashion_task
     clf = fashion_task.classifier()
     fd = C.frechet_distance(clf.features_and_logits(fake)[0], clf.features_and_logits(real)[0])
     assert fd == pytest.approx(fixed["fd_classifier"], rel=1e-3)
+
+
+def test_classifier_identity_compares_every_tensor(tmp_path, monkeypatch):
+    """benchmarks/classifier_identity.py's verdict: equal files are identical, one changed value
+    is found and measured."""
+    import importlib.util
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench))
+    spec = importlib.util.spec_from_file_location("classifier_identity",
+                                                  bench / "classifier_identity.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shipped = C.WEIGHTS_DIR / C.manifest()["fashion-mnist"]["file"]
+    state = torch.load(shipped, map_location="cpu", weights_only=True)
+    n = len(state["net"])
+    assert module.compare(shipped, shipped) == {"tensors": n, "equal": n, "same_keys": True,
+                                                "max_abs_diff": 0.0}
+    name = next(iter(state["net"]))
+    state["net"][name].view(-1)[0] += 0.5
+    torch.save(state, tmp_path / "changed.pt")
+    result = module.compare(tmp_path / "changed.pt", shipped)
+    assert result["equal"] == n - 1 and result["max_abs_diff"] == pytest.approx(0.5, rel=1e-3)
