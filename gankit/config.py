@@ -54,8 +54,8 @@ class PriorConfig:
 class ModelConfig:
     """Generator and discriminator architectures."""
 
-    g_arch: str = "mlp"  # mlp | dcgan | keras-mnist | a registered name | "pkg.module:builder"
-    d_arch: str = "mlp"  # mlp | maxout | dcgan | keras-mnist | registered | "pkg.module:builder"
+    g_arch: str = "mlp"  # mlp | dcgan | dcgan-pacgan | keras-mnist | registered | "pkg.module:fn"
+    d_arch: str = "mlp"  # mlp | maxout | dcgan | dcgan-pacgan | keras-mnist | registered | ...
     g_width: int = 256
     g_depth: int = 3  # hidden layers
     d_width: int = 256
@@ -77,6 +77,7 @@ class TrainConfig:
     steps: int = 10_000  # generator steps
     batch_size: int = 256  # minibatch m, for real and for fake samples
     k: int = 1  # discriminator steps per generator step
+    g_steps: int = 1  # generator updates per step, after the k D steps (PacGAN's Stacked MNIST: 2)
     loss: str = "nonsaturating"  # minimax | nonsaturating | ml
     # -- critics and mode-collapse remedies (docs/mode_collapse.md) -----------------------------
     # (train.loss may also be wasserstein | hinge | least_squares: D's output is then a score)
@@ -358,6 +359,7 @@ def validate(cfg: Config) -> None:
     _require(t.steps >= 0, "train.steps", t.steps, "≥ 0")
     _require(t.batch_size >= 1, "train.batch_size", t.batch_size, "≥ 1")
     _require(t.k >= 1, "train.k", t.k, "≥ 1 (discriminator steps per generator step)")
+    _require(t.g_steps >= 1, "train.g_steps", t.g_steps, "≥ 1 (generator updates per step)")
     _validate_remedies(cfg)
     _validate_stack(cfg)
     for name in ("lr_g", "lr_d"):

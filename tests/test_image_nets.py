@@ -8,7 +8,12 @@ from torch import nn
 
 from gankit.config import load_preset
 from gankit.nets import build_discriminator, build_generator
-from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from gankit.nets.dcgan import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    PacGANDCGANDiscriminator,
+    PacGANDCGANGenerator,
+)
 from gankit.nets.keras_mnist import KerasMnistDiscriminator, KerasMnistGenerator
 
 
@@ -80,16 +85,49 @@ def test_seed003_keras_details():
 
 
 @pytest.mark.parametrize("preset", ["seed003-mnist", "seed003-fashion", "fashion-dcgan",
-                                    "mnist-dcgan", "folder-dcgan", "digits-tiny"])
+                                    "mnist-dcgan", "folder-dcgan", "digits-tiny",
+                                    "stacked-mnist-pacgan"])
 def test_builders_for_every_image_preset(preset):
     cfg = load_preset(preset)
     if preset == "folder-dcgan":
         cfg = cfg.with_overrides({"model.g_width": 8, "model.d_width": 8})
     d = cfg.data
-    shape = (d.channels, d.resolution, d.resolution)
+    shape = (d.channels * d.stack, d.resolution, d.resolution)
     G, D = build_generator(cfg, shape), build_discriminator(cfg, shape)
     x = G(torch.randn(2, cfg.prior.dim)).detach()
     assert x.shape == (2, *shape)
     lo = 0.0 if d.pixel_range == "unit" else -1.0
     assert float(x.min()) >= lo and float(x.max()) <= 1.0
     assert D(x).shape == (2,)
+
+
+def test_pacgan_dcgan_layers_as_in_pacgan_stacked_mnist_code():
+    """28×28×3: z -> linear -> 2×2×512 -> 4×4×256 -> 7×7×128 -> 14×14×64 -> 28×28×3 with 5×5
+    transposed convolutions; D mirrors it (14, 7, 4, 2) and ends in a linear layer."""
+    G, D = PacGANDCGANGenerator(100, 3, 28), PacGANDCGANDiscriminator(3, 28)
+    sides = []
+    for m in G.net:
+        if isinstance(m, nn.ConvTranspose2d):
+            m.register_forward_hook(lambda mod, i, o: sides.append((o.shape[1], o.shape[-1])))
+            assert m.kernel_size == (5, 5) and m.stride == (2, 2)
+    x = G(torch.rand(4, 100) * 2 - 1)
+    assert G.start == (512, 2, 2) and G.project.out_features == 512 * 4
+    assert sides == [(256, 4), (128, 7), (64, 14), (3, 28)]
+    assert x.shape == (4, 3, 28, 28) and float(x.abs().max()) <= 1.0
+    convs = [m for m in D.net if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [64, 128, 256, 512]
+    assert all(c.kernel_size == (5, 5) for c in convs)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in D.net) == 3  # none after the first conv
+    assert isinstance(D.net[-1], nn.Linear) and D.net[-1].in_features == 512 * 2 * 2
+    assert D(x).shape == (4,)
+    n_g = sum(p.numel() for p in G.parameters())
+    n_d = sum(p.numel() for p in D.parameters())
+    assert 4.4e6 < n_g < 4.6e6 and 4.2e6 < n_d < 4.4e6
+
+
+@pytest.mark.parametrize("resolution", [16, 32, 64])
+def test_pacgan_dcgan_other_resolutions(resolution):
+    G, D = PacGANDCGANGenerator(8, 1, resolution, 8), PacGANDCGANDiscriminator(2, resolution, 8)
+    x = G(torch.randn(4, 8))
+    assert x.shape == (4, 1, resolution, resolution)
+    assert D(torch.cat([x, x], 1)).shape == (4,)  # a packed D: twice the channels

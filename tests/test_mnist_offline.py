@@ -206,3 +206,39 @@ def test_stacked_benchmark_continues_a_cell_when_only_its_length_grows(tmp_path,
     again = module.one_cell("GAN", 0, 6, 2, 100)  # the same request: the record, re-used
     assert again == json.loads(json.dumps(longer))
     assert "step" not in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not _mnist_here(), reason="MNIST not fetched (`gankit data fetch mnist`; "
+                    ".ci/run does it)")
+@pytest.mark.parametrize("pack", [1, 2])
+def test_pacgan_stacked_mnist_preset_trains_and_counts_modes(tmp_path, pack):
+    """The `stacked-mnist-pacgan` preset (PacGAN's own nets, two G updates per D update) trains
+    on offline MNIST, packed or not, and is evaluated by the shipped classifier."""
+    from gankit import run
+    from gankit.config import load_preset
+
+    cfg = load_preset("stacked-mnist-pacgan").with_overrides({
+        "data.n_train": 256, "train.steps": 2, "train.pack": pack,
+        "train.batch_size": 64 * pack, "eval.n_samples": 200,
+        "eval.metrics": ["stacked_modes", "stacked_kl"]})
+    trainer = run.start(cfg, tmp_path / "run")
+    assert run.train(trainer)
+    g_param = next(trainer.G.parameters())
+    assert int(trainer.opt_g.state[g_param]["step"]) == 4  # two G updates per step
+    result = run.evaluate(trainer)
+    assert 1 <= result["stacked_modes"] <= 200 and result["stacked_kl"] > 0
+
+
+def test_stacked_benchmark_packs_batch_size_packs_of_m():
+    """PacGAN-m cells of benchmarks/stacked_mnist.py: 64 packs of m samples per batch (m × 64
+    samples), as in PacGAN and `gankit bench`, for every preset."""
+    import importlib.util
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    spec = importlib.util.spec_from_file_location("bench_stacked_cfg", bench / "stacked_mnist.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for preset in module.PRESETS:
+        for method, m in (("GAN", 1), ("PacGAN2", 2), ("PacGAN4", 4)):
+            cfg = module.cell_config(method, 0, 100, preset)
+            assert (cfg.train.pack, cfg.train.batch_size) == (m, 64 * m), (preset, method)

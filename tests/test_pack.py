@@ -72,3 +72,15 @@ def test_training_with_packing_feeds_d_packs(tiny_overrides):
     assert calls and all(s == (64 // 4, 8) for s in calls)  # batch 64 -> 16 packs of 4×2
     grid = trainer.discriminate(torch.zeros(5, 2))  # single points: judged as packs of copies
     assert grid.shape == (5,)
+
+
+def test_g_steps_updates_g_that_many_times_per_step(tiny_overrides):
+    """train.g_steps = 2 (PacGAN's Stacked MNIST code): two G updates after each D update."""
+    cfg = load_preset("toy-grid").with_overrides([*tiny_overrides, "train.g_steps=2",
+                                                  "train.steps=3"])
+    trainer = Trainer(cfg, build_task(cfg))
+    trainer.fit(3)
+    g_param, d_param = next(trainer.G.parameters()), next(trainer.D.parameters())
+    assert int(trainer.opt_g.state[g_param]["step"]) == 6
+    assert int(trainer.opt_d.state[d_param]["step"]) == 3
+    assert trainer.step == 3

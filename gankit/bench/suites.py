@@ -165,6 +165,10 @@ STACKED = Suite(
         "mnist": Protocol(
             "mnist", {"stacked": "stacked-mnist-dcgan"}, None,
             "stacked MNIST 28×28 (MNIST: `gankit data fetch mnist`), DCGAN nets"),
+        "pacgan": Protocol(
+            "pacgan", {"stacked": "stacked-mnist-pacgan"}, 100_000,
+            "stacked MNIST 28×28 as PacGAN's experiments ran it (the VEEGAN setting): their "
+            "deeper 5×5 DCGAN, uniform z, two G updates per D update, 128,000 stacks"),
     },
     metrics=("stacked_modes", "stacked_kl", "stacked_kl_real"),
     published=STACKED_PUBLISHED,

@@ -123,6 +123,21 @@ def dcgan_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module
     return DCGANDiscriminator(sample_shape[0], sample_shape[-1], cfg.model.d_width)
 
 
+@register_arch("dcgan-pacgan", role="generator", image=True)
+def pacgan_dcgan_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    from gankit.nets.dcgan import PacGANDCGANGenerator
+
+    return PacGANDCGANGenerator(cfg.prior.dim, sample_shape[0], sample_shape[-1],
+                                cfg.model.g_width, _output(cfg))
+
+
+@register_arch("dcgan-pacgan", role="discriminator", image=True)
+def pacgan_dcgan_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    from gankit.nets.dcgan import PacGANDCGANDiscriminator
+
+    return PacGANDCGANDiscriminator(sample_shape[0], sample_shape[-1], cfg.model.d_width)
+
+
 @register_arch("keras-mnist", role="generator", image=True, aliases=_KERAS_ALIASES)
 def keras_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     from gankit.nets.keras_mnist import KerasMnistGenerator

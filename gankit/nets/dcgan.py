@@ -80,3 +80,63 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).view(x.shape[0])
+
+
+# -- the deeper DCGAN of PacGAN's Stacked MNIST experiments -------------------------------------
+def _halvings(resolution: int, stages: int = 4) -> list[int]:
+    """Feature-map sides of stride-2 "same" convolutions: 28 -> [28, 14, 7, 4, 2]."""
+    sides = [resolution]
+    for _ in range(stages):
+        sides.append(-(-sides[-1] // 2))
+    return sides
+
+
+class PacGANDCGANGenerator(nn.Module):
+    """G of the DCGAN that PacGAN's Stacked MNIST experiments trained (the "VEEGAN setting"):
+    z -> linear -> 8w × s/16 × s/16 (BatchNorm, ReLU), then four 5×5 stride-2 transposed
+    convolutions to 4w, 2w, w and the image channels (28×28: 2 → 4 → 7 → 14 → 28).
+
+    Much larger than `DCGANGenerator` / `DCGANDiscriminator` (28×28×3, w = 64: G 4.5 M
+    parameters against 0.76 M, D 4.3 M against 0.14 M), with the 5×5 kernels of that TensorFlow
+    DCGAN; "same" padding, so odd sides (7) work."""
+
+    def __init__(self, z_dim: int, channels: int, resolution: int, width: int = 64,
+                 output: str = "tanh") -> None:
+        super().__init__()
+        sides = _halvings(resolution)[::-1]  # e.g. 2, 4, 7, 14, 28
+        chans = [width * 8, width * 4, width * 2, width, channels]
+        self.start = (chans[0], sides[0], sides[0])
+        self.project = nn.Linear(z_dim, chans[0] * sides[0] ** 2)
+        layers: list[nn.Module] = [nn.BatchNorm2d(chans[0]), nn.ReLU(True)]
+        for i in range(4):
+            extra = sides[i + 1] - (2 * sides[i] - 1)  # 1 doubles the side, 0 gives 2s − 1
+            layers.append(nn.ConvTranspose2d(chans[i], chans[i + 1], 5, 2, 2, output_padding=extra))
+            layers += ([nn.BatchNorm2d(chans[i + 1]), nn.ReLU(True)] if i < 3 else
+                       [nn.Tanh() if output == "tanh" else nn.Sigmoid()])
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(self.project(z).view(z.shape[0], *self.start))
+
+
+class PacGANDCGANDiscriminator(nn.Module):
+    """D of the same DCGAN: four 5×5 stride-2 "same" convolutions to w, 2w, 4w, 8w channels
+    (LeakyReLU 0.2, BatchNorm after all but the first), then a linear layer to one logit."""
+
+    def __init__(self, channels: int, resolution: int, width: int = 64) -> None:
+        super().__init__()
+        chans = [channels, width, width * 2, width * 4, width * 8]
+        layers: list[nn.Module] = []
+        for i in range(4):
+            layers.append(nn.Conv2d(chans[i], chans[i + 1], 5, 2, 2))
+            if i:
+                layers.append(nn.BatchNorm2d(chans[i + 1]))
+            layers.append(nn.LeakyReLU(0.2, True))
+        side = _halvings(resolution)[-1]
+        layers += [nn.Flatten(), nn.Linear(chans[-1] * side * side, 1)]
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).view(x.shape[0])

@@ -220,12 +220,13 @@ class Trainer:
         return loss.detach()
 
     def train_step(self) -> None:
-        """k discriminator steps, one generator step, statistics accumulated on the device."""
+        """k discriminator updates, then train.g_steps generator updates (one in Algorithm 1);
+        statistics accumulated on the device."""
         self._apply_lr()
-        k = self.cfg.train.k
-        d_runs = [self.d_step() for _ in range(k)]
-        stats = {name: sum(r[name] for r in d_runs) / k for name in d_runs[0]}
-        stats["g_loss"] = self.g_step()
+        t = self.cfg.train
+        d_runs = [self.d_step() for _ in range(t.k)]
+        stats = {name: sum(r[name] for r in d_runs) / t.k for name in d_runs[0]}
+        stats["g_loss"] = sum(self.g_step() for _ in range(t.g_steps)) / t.g_steps
         self.acc += self.guard.finite_stats(torch.stack([stats[n] for n in self.stat_names]))
         self.acc_steps += 1
         self.step += 1
