@@ -16,7 +16,8 @@ out-of-memory in one part is reported with its traceback, and the next part stil
                  BENCHMARKS.md (fd_classifier against the noisy-real reference)
     keras_mnist  the Keras MNIST GAN of the implementation notes at its full 10,000 steps
     pacgan       PacGAN's 2-D grid protocol, GAN and PacGAN4, as many of 400,000 steps as fit
-    stacked      Stacked MNIST (the stacked-mnist-dcgan preset), as far as the budget allows
+    stacked      Stacked MNIST with PacGAN's own nets (the stacked-mnist-pacgan preset: the
+                 published protocol), as far as the budget allows
 
 Each part gets a share of what is left of the budget (its nominal seconds, scaled); a part whose
 minimum does not fit is skipped with the reason, a part without its data likewise. Results: a
@@ -516,7 +517,7 @@ def part_stacked(a: argparse.Namespace) -> dict:
         over |= {"train.steps": 20, "eval.metrics": [], "eval.n_samples": 200,
                  "model.g_width": 8, "model.d_width": 8, "data.n_train": 1000,
                  **tiny_over(a)}
-    row = train_for("stacked-mnist-dcgan", over, max(1.0, a.seconds - (5 if a.tiny else 30)),
+    row = train_for("stacked-mnist-pacgan", over, max(1.0, a.seconds - (5 if a.tiny else 30)),
                     Path(a.work) / "stacked")
     return {"data": data, **row, "finished": row["steps"] >= row["target_steps"]}
 
