@@ -65,15 +65,16 @@ def cell_config(method: str, seed: int, steps: int, preset: str = DEFAULT_PRESET
     return base.with_overrides(over)
 
 
-def _length_free(config: str) -> dict:
+def _without_length(config: str) -> str:
     """A cell's config less what only sets its length (steps, and the checkpoint and frame
-    intervals derived from it) and the prose description: what a longer run must share with a
-    stored cell to continue it rather than train again from step 0."""
+    intervals derived from it): what a longer run must share with a stored cell to continue it
+    rather than train again from step 0."""
+    import tomli_w
+
     raw = tomllib.loads(config)
-    raw.pop("description", None)
     for key in ("steps", "ckpt_every", "frame_every"):
         raw.get("train", {}).pop(key, None)
-    return raw
+    return tomli_w.dumps(raw)
 
 
 def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
@@ -81,6 +82,7 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
     import torch
 
     from gankit import run
+    from gankit.bench.runner import same_config
     from gankit.metrics.stacked import kl_to_uniform, mode_histogram
     from gankit.train.checkpoint import FILENAME
 
@@ -90,12 +92,14 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
     record = RESULTS / section / f"{method.lower()}-seed{seed}.json"
     run_dir = ROOT / "runs" / section / f"{method}-seed{seed}"
     done = json.loads(record.read_text()) if record.exists() else None
-    if done and done["config"] == cfg.to_toml() and done["curve_every"] == curve_every:
+    # same_config: a field added to gankit since, at its default, and the prose description do
+    # not make a stored cell another experiment
+    if done and same_config(done["config"], cfg.to_toml()) and done["curve_every"] == curve_every:
         return done
     trainer = None
     if (done and done["steps"] < steps and done["curve_every"] == curve_every
             and done["curve_samples"] == curve_n and (run_dir / FILENAME).exists()
-            and _length_free(done["config"]) == _length_free(cfg.to_toml())):
+            and same_config(_without_length(done["config"]), _without_length(cfg.to_toml()))):
         trainer = run.open_run(run_dir, steps=steps)
         if trainer.step == done["steps"]:
             print(f"{method} seed {seed}: continuing from step {trainer.step:,} to {steps:,}",
@@ -226,6 +230,14 @@ def main() -> None:
                          "(repeatable)")
     args = ap.parse_args()
     section, nets = PRESETS[args.preset]
+    longer = [path for m in args.methods for seed in range(args.seeds)
+              if (path := RESULTS / section / f"{m.lower()}-seed{seed}.json").exists()
+              and json.loads(path.read_text())["steps"] > args.steps]
+    if longer:  # training it again at the shorter length would overwrite the longer run
+        held = json.loads(longer[0].read_text())["steps"]
+        raise SystemExit(f"{longer[0]} holds a longer run than --steps {args.steps:,} "
+                         f"({held:,} steps); ask for at least that many, or move the record "
+                         "away to train a shorter run")
     # the costliest cells first (PacGAN-m generates m times the samples per step)
     jobs = sorted(((m, s) for s in range(args.seeds) for m in args.methods),
                   key=lambda job: (-METHODS.index(job[0]), job[1]))
