@@ -5,7 +5,7 @@ cell, modes counted by gankit's shipped MNIST classifier channel by channel. Two
     --preset stacked-mnist-dcgan   gankit's DCGAN (0.76 M / 0.14 M parameters), normal z; about
                                    0.1 s a step on one CPU thread (section `stacked-mnist`)
     --preset stacked-mnist-pacgan  the deeper 5×5 DCGAN that PacGAN's experiments trained (4.5 M /
-                                   4.3 M), uniform z, two G updates per D update; about 1 s a step
+                                   4.3 M), uniform z, two G updates per D update; 1.1–1.5 s a step
                                    (section `stacked-mnist-pacgan`)
 
     nice -n 10 python benchmarks/stacked_mnist.py --steps 1500 --seeds 3 --jobs 2
@@ -50,19 +50,18 @@ N_EVAL = 26_000
 
 
 def cell_config(method: str, seed: int, steps: int, preset: str = DEFAULT_PRESET):
+    """The cell `gankit bench stacked` would train (its protocol for this preset: PacGAN-m
+    batches of batch_size packs, one thread), with this script's length and evaluation."""
+    from gankit.bench.runner import cell_config as bench_cell
+    from gankit.bench.runner import make_plan
     from gankit.bench.suites import STACKED
-    from gankit.config import load_preset
 
-    m = next(x for x in STACKED.methods if x.name == method)
-    base = load_preset(preset)
-    # PacGAN-m: D judges batch_size packs of m samples, so G draws m× the samples (as `gankit
-    # bench` and PacGAN's code do); without this D would see only batch_size / m packs
-    over = {"train.seed": seed, "train.steps": steps, "train.threads": 1,
-            "train.batch_size": base.train.batch_size * m.pack,
-            "train.ckpt_every": 10 * steps, "train.frame_every": 10 * steps,
-            "eval.n_samples": N_EVAL, "eval.metrics": ["stacked_modes", "stacked_kl"],
-            **m.overrides}
-    return base.with_overrides(over)
+    protocol = next(p for p in STACKED.protocols.values() if p.presets["stacked"] == preset)
+    plan = make_plan(STACKED, seeds=1, steps=steps, protocol=protocol.name,
+                     only_methods=[method])
+    return bench_cell(plan, "stacked", plan.methods[0], seed).with_overrides({
+        "train.ckpt_every": 10 * steps, "train.frame_every": 10 * steps,
+        "eval.n_samples": N_EVAL, "eval.metrics": ["stacked_modes", "stacked_kl"]})
 
 
 def _without_length(config: str) -> str:

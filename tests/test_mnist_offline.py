@@ -177,19 +177,24 @@ def test_real_stacked_mnist_fills_the_modes_through_the_shipped_network():
     assert kl_to_uniform(counts) < 1.0
 
 
+def _stacked_bench():
+    """benchmarks/stacked_mnist.py as a module (it puts benchmarks/ on sys.path itself)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "stacked_mnist.py"
+    spec = importlib.util.spec_from_file_location("bench_stacked", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.skipif(not _mnist_here(), reason="MNIST not fetched (`gankit data fetch mnist`; "
                     ".ci/run does it)")
 def test_stacked_benchmark_continues_a_cell_when_only_its_length_grows(tmp_path, monkeypatch,
                                                                         capsys):
     """Asking benchmarks/stacked_mnist.py for more steps continues each cell from its run
     folder's last checkpoint and extends its curve, instead of training again from step 0."""
-    import importlib.util
-
-    bench = Path(__file__).resolve().parent.parent / "benchmarks"
-    monkeypatch.syspath_prepend(str(bench))
-    spec = importlib.util.spec_from_file_location("bench_stacked", bench / "stacked_mnist.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _stacked_bench()
     monkeypatch.setattr(module, "ROOT", tmp_path)
     monkeypatch.setattr(module, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(module, "N_EVAL", 200)
@@ -232,12 +237,7 @@ def test_pacgan_stacked_mnist_preset_trains_and_counts_modes(tmp_path, pack):
 def test_stacked_benchmark_packs_batch_size_packs_of_m():
     """PacGAN-m cells of benchmarks/stacked_mnist.py: 64 packs of m samples per batch (m × 64
     samples), as in PacGAN and `gankit bench`, for every preset."""
-    import importlib.util
-
-    bench = Path(__file__).resolve().parent.parent / "benchmarks"
-    spec = importlib.util.spec_from_file_location("bench_stacked_cfg", bench / "stacked_mnist.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _stacked_bench()
     for preset in module.PRESETS:
         for method, m in (("GAN", 1), ("PacGAN2", 2), ("PacGAN4", 4)):
             cfg = module.cell_config(method, 0, 100, preset)
