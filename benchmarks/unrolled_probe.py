@@ -33,7 +33,7 @@ def gradients(tr: Trainer, z: torch.Tensor) -> dict[str, torch.Tensor]:
         out[name] = torch.cat([p.grad.flatten() for p in tr.G.parameters()]).clone()
     tr.G.zero_grad()
     tr.D.requires_grad_(False)
-    tr.objective.g_loss(tr.D(tr.G(z))).backward()
+    tr.objective.g_loss(None, tr.D(tr.G(z))).backward()
     tr.D.requires_grad_(True)
     out["K0"] = torch.cat([p.grad.flatten() for p in tr.G.parameters()]).clone()
     return out

@@ -4,7 +4,8 @@
 
 D judges whether a real sample is more realistic than a fake one: with C the critic's output,
     D loss = softplus(-(C(x_real) - C(x_fake)))    G loss = softplus(-(C(x_fake) - C(x_real))).
-G's loss needs D's outputs on real samples too: `g_uses_real=True` makes the trainer pass them.
+Both losses take D's outputs in one order, (real, fake); G's needs the real ones too, and
+`g_uses_real=True` makes the trainer pass them (otherwise G's `real` is None).
 Registered under a name, the loss can also be used by the presets and the command line once the
 registering module is imported (`train.loss = "relativistic"`).
 """
@@ -23,7 +24,7 @@ def d_loss(real: Tensor, fake: Tensor) -> Tensor:
     return softplus(-(real - fake)).mean()
 
 
-def g_loss(fake: Tensor, real: Tensor) -> Tensor:
+def g_loss(real: Tensor, fake: Tensor) -> Tensor:
     return softplus(-(fake - real)).mean()
 
 

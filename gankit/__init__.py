@@ -22,12 +22,15 @@ _WHERE = {
     "register_metric": "gankit.registry", "GENERATORS": "gankit.registry",
     "DISCRIMINATORS": "gankit.registry", "DATASETS": "gankit.registry",
     "LOSSES": "gankit.registry", "METRICS": "gankit.registry",
+    "PENALTIES": "gankit.registry", "register_penalty": "gankit.registry",
+    "fake_only": "gankit.losses",
 }
 
 __all__ = [
-    "DATASETS", "DISCRIMINATORS", "GENERATORS", "LOSSES", "METRICS", "Callback", "Config",
-    "GankitError", "Objective", "Run", "Trainer", "__version__", "fit", "load_config",
-    "open_run", "register_arch", "register_dataset", "register_loss", "register_metric",
+    "DATASETS", "DISCRIMINATORS", "GENERATORS", "LOSSES", "METRICS", "PENALTIES", "Callback",
+    "Config", "GankitError", "Objective", "Run", "Trainer", "__version__", "fake_only", "fit",
+    "load_config", "open_run", "register_arch", "register_dataset", "register_loss",
+    "register_metric", "register_penalty",
 ]
 
 
@@ -41,16 +44,18 @@ if TYPE_CHECKING:
     from gankit.api import Run, fit, load_config, open_run
     from gankit.config import Config
     from gankit.errors import GankitError
-    from gankit.losses import Objective
+    from gankit.losses import Objective, fake_only
     from gankit.registry import (
         DATASETS,
         DISCRIMINATORS,
         GENERATORS,
         LOSSES,
         METRICS,
+        PENALTIES,
         register_arch,
         register_dataset,
         register_loss,
         register_metric,
+        register_penalty,
     )
     from gankit.train.loop import Callback, Trainer

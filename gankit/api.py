@@ -130,7 +130,7 @@ def _loss_pair(loss: Any) -> tuple[dict[str, Any], Any]:
         return {"train.loss": loss}, None
     if not (callable(getattr(loss, "d_loss", None)) and callable(getattr(loss, "g_loss", None))):
         raise GankitError("loss: expected a name or an object with d_loss(real_out, fake_out) "
-                          "and g_loss(fake_out) (e.g. gankit.Objective)")
+                          "and g_loss(real_out, fake_out) (e.g. gankit.Objective)")
     for name in registry.LOSSES:  # a registered object is recorded by its name
         if registry.LOSSES[name] is loss:
             return {"train.loss": name}, None

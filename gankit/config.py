@@ -84,6 +84,7 @@ class TrainConfig:
     optimizer: str = "adam"  # adam | rmsprop (WGAN's choice; betas then unused)
     clip: float = 0.0  # WGAN weight clipping: D's weights into [-clip, clip] after each D step
     gp_lambda: float = 0.0  # WGAN-GP: λ × gradient penalty on random interpolates; 0 = off
+    penalties: dict[str, float] = field(default_factory=dict)  # registered penalty -> weight
     pack: int = 1  # PacGAN: D judges packs of this many samples; batch_size must divide by it
     unroll: int = 0  # unrolled GAN: G's loss sees D after this many functional D steps; 0 = off
     unroll_first_order: bool = False  # unrolled steps as constants (no gradient through them)
@@ -277,6 +278,11 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             return None
         inner = next(a for a in args if a is not type(None))
         return _coerce(key, value, inner)
+    if origin is dict:  # a table of name -> value (train.penalties)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} expects a table of name = value, e.g. {{gp = 10.0}}, "
+                              f"got {value!r}")
+        return {str(k): _coerce(f"{key}.{k}", v, args[1]) for k, v in value.items()}
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{key} expects a list, got {value!r}")
@@ -311,8 +317,9 @@ def _plain(obj: Any) -> Any:
 
 
 def _drop_none(obj: Any) -> Any:
+    """Without None values (TOML has none) and empty tables (a default, written as nothing)."""
     if isinstance(obj, dict):
-        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+        return {k: _drop_none(v) for k, v in obj.items() if v is not None and v != {}}
     return obj
 
 
@@ -455,11 +462,25 @@ def _validate_images(cfg: Config) -> None:
         _require(d.channels == 1, "data.channels", d.channels, f"1: {d.name} is grayscale")
 
 
+def _validate_penalties(t: TrainConfig) -> None:
+    """train.penalties names registered penalties (or import paths) with weights ≥ 0."""
+    for name, weight in t.penalties.items():
+        if not registry.PENALTIES.knows(name):
+            known = list(registry.PENALTIES)
+            raise ConfigError(f"train.penalties: unknown penalty '{name}'; known: "
+                              f"{', '.join(known)}{_choice_hint(name, known)}")
+        _require(weight >= 0, f"train.penalties.{name}", weight, "≥ 0 (0 turns it off)")
+    if t.gp_lambda and "gp" in t.penalties:
+        raise ConfigError("the gradient penalty is set twice (train.gp_lambda and "
+                          "train.penalties.gp): keep one")
+
+
 def _validate_remedies(cfg: Config) -> None:
     """Clipping, gradient penalty, packing and unrolling (issue 5)."""
     t = cfg.train
     _require(t.clip >= 0, "train.clip", t.clip, "≥ 0 (0 turns weight clipping off)")
     _require(t.gp_lambda >= 0, "train.gp_lambda", t.gp_lambda, "≥ 0 (0 turns the penalty off)")
+    _validate_penalties(t)
     _require(t.pack >= 1, "train.pack", t.pack, "≥ 1 (1 = no packing)")
     _require(t.unroll >= 0, "train.unroll", t.unroll, "≥ 0 (0 = no unrolling)")
     if t.batch_size % t.pack:

@@ -10,14 +10,18 @@ gradients alike and only change the effective learning rate.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.nn.functional import softplus
 
-from gankit.registry import LOSSES, register_loss
+from gankit.errors import GankitError
+from gankit.registry import LOSSES, register_loss, register_penalty
 
 #: Largest logit fed to exp() in the maximum-likelihood loss. exp(30) ≈ 1e13 is far inside float32
 #: (and bf16) range; beyond it the ratio D/(1-D) = p_data/p_g estimate is meaningless anyway.
@@ -61,26 +65,59 @@ def generator_ml(fake_logits: Tensor) -> Tensor:
     return -torch.exp(fake_logits.clamp(max=ML_LOGIT_CAP)).mean()
 
 
+def fake_only(g_loss: Callable[[Tensor], Tensor]) -> Callable[[Tensor | None, Tensor], Tensor]:
+    """A generator loss of D's fake outputs alone, in the `(real_out, fake_out)` order every
+    loss is called with (the built-in G losses are pure functions of the fake logits)."""
+
+    @functools.wraps(g_loss)
+    def loss(real_out: Tensor | None, fake_out: Tensor) -> Tensor:
+        return g_loss(fake_out)
+
+    return loss
+
+
 @dataclass(frozen=True)
 class Objective:
-    """A pair of losses: what D minimises on (real, fake) outputs, and what G minimises.
-
-    `g_loss(fake)`, or `g_loss(fake, real)` when `g_uses_real` (relativistic losses compare a
-    fake with real samples): the trainer then passes D's outputs on the last D step's real batch.
+    """A pair of losses, both called `(real_out, fake_out)`: what D minimises, and what G
+    minimises. G's `real_out` is None unless `g_uses_real` (relativistic losses compare a fake
+    with real samples): the trainer then passes D's outputs on the last D step's real batch.
+    `fake_only(fn)` adapts a G loss of the fake outputs alone.
     """
 
     d_loss: Callable[[Tensor, Tensor], Tensor]
-    g_loss: Callable[..., Tensor]
+    g_loss: Callable[[Tensor | None, Tensor], Tensor]
     g_uses_real: bool = False
+
+    def __post_init__(self) -> None:
+        for role in ("d_loss", "g_loss"):
+            fn = getattr(self, role)
+            if not callable(fn):
+                raise GankitError(f"Objective {role} must be a function, got {fn!r}")
+            if _positional_arity(fn) == 1:
+                fix = (" or wrap a loss of the fake outputs alone: gankit.fake_only(fn)"
+                       if role == "g_loss" else "")
+                raise GankitError(f"Objective {role} takes (real_out, fake_out), one argument "
+                                  f"order for every loss; {fn.__name__!r} takes one{fix}")
+
+
+def _positional_arity(fn: Callable[..., Any]) -> int | None:
+    """How many positional arguments fn takes (None: any number, or unknown)."""
+    try:
+        params = inspect.signature(fn, follow_wrapped=False).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 OBJECTIVES = LOSSES  # every loss a config can name, the built-in ones registered below
-register_loss("minimax", Objective(discriminator_loss, generator_minimax))
-register_loss("nonsaturating", Objective(discriminator_loss, generator_nonsaturating))
-register_loss("ml", Objective(discriminator_loss, generator_ml))
+register_loss("minimax", Objective(discriminator_loss, fake_only(generator_minimax)))
+register_loss("nonsaturating", Objective(discriminator_loss, fake_only(generator_nonsaturating)))
+register_loss("ml", Objective(discriminator_loss, fake_only(generator_ml)))
 
 
-# -- critics and other objectives (issue 5) -----------------------------------------------------
+# -- critics and other objectives -----------------------------------------------------------
 # For these, D's output is a critic value, not a log-odds: σ(D(x)) is no probability. The trainer
 # still logs d_real / d_fake as means of σ(output) so every run's log has one schema.
 
@@ -141,17 +178,18 @@ def gradient_penalty(
     return (norms - 1).square().mean()
 
 
-register_loss("wasserstein", Objective(critic_wasserstein, generator_wasserstein), critic=True)
-register_loss("hinge", Objective(critic_hinge, generator_wasserstein), critic=True)
-register_loss("least_squares", Objective(discriminator_least_squares, generator_least_squares),
+register_loss("wasserstein", Objective(critic_wasserstein, fake_only(generator_wasserstein)),
               critic=True)
+register_loss("hinge", Objective(critic_hinge, fake_only(generator_wasserstein)), critic=True)
+register_loss("least_squares",
+              Objective(discriminator_least_squares, fake_only(generator_least_squares)),
+              critic=True)
+register_penalty("gp", gradient_penalty)
 #: Objectives whose D output is a critic score rather than a log-odds.
 CRITIC_LOSSES = ("wasserstein", "hinge", "least_squares")
 
 
 def _given_from_python(*outputs: Tensor) -> Tensor:
-    from gankit.errors import GankitError
-
     raise GankitError("this run's loss was passed as an object from Python: pass it again "
                       "(gankit.open_run(path, loss=...) or gankit.fit(..., resume=True))")
 

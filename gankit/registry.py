@@ -122,6 +122,7 @@ DISCRIMINATORS: Registry[Callable[..., Any]] = Registry("discriminator architect
 DATASETS: Registry[Callable[..., Any]] = Registry("data set", "data.name")
 LOSSES: Registry[Any] = Registry("loss", "train.loss")
 METRICS: Registry[Callable[..., float]] = Registry("metric", "eval.metrics")
+PENALTIES: Registry[Callable[..., Any]] = Registry("penalty", "train.penalties")
 
 #: The config keys whose values are looked up in a registry.
 KEYS: dict[str, Registry[Any]] = {r.key: r for r in (GENERATORS, DISCRIMINATORS, DATASETS, LOSSES)}
@@ -154,6 +155,22 @@ def register_loss(name: str, objective: Any = None, *, critic: bool = False,
     return LOSSES.register(name, objective, aliases=aliases, critic=critic)
 
 
+#: Names the training log already uses; a penalty is logged under its own name beside them.
+_LOG_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "lr_g", "lr_d")
+
+
+def register_penalty(name: str, fn: Callable[..., Any] | None = None, *,
+                     aliases: tuple[str, ...] = ()) -> Any:
+    """Add a penalty on D for `train.penalties = {name = weight}`: `fn(D, real, fake, generator)`
+    returns the unweighted penalty (a scalar tensor, differentiable in D's weights; `D` is a
+    function of a batch, `generator` the run's random stream). It is added to D's loss in every D
+    step (the unrolled GAN's too) and logged as `name`. A decorator without `fn`."""
+    if name in _LOG_NAMES:
+        raise GankitError(f"cannot register penalty {name!r}: the training log already uses that "
+                          "name")
+    return PENALTIES.register(name, fn, aliases=aliases)
+
+
 def register_metric(name: str, fn: Callable[..., float] | None = None, *,
                     higher_is_better: bool, aliases: tuple[str, ...] = ()) -> Any:
     """Add a metric `fn(fake, real, task) -> float` for eval.metrics and the benchmark tables."""
@@ -163,7 +180,7 @@ def register_metric(name: str, fn: Callable[..., float] | None = None, *,
 def code_in_config(cfg: Any) -> list[str]:
     """The import paths a config names (each is code that runs when the run is built)."""
     found = [getattr(getattr(cfg, key.split(".")[0]), key.split(".")[1]) for key in KEYS]
-    found += list(cfg.eval.metrics)
+    found += list(cfg.eval.metrics) + list(cfg.train.penalties)
     return [v for v in found if is_import_path(v)]
 
 

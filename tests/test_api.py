@@ -104,7 +104,7 @@ def test_torch_dataset_and_registered_names(tmp_path):
 def test_relativistic_loss_sees_real_outputs(tmp_path):
     seen = []
 
-    def g_loss(fake, real):
+    def g_loss(real, fake):
         seen.append(real.shape)
         return torch.nn.functional.softplus(-(fake - real)).mean()
 

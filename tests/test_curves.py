@@ -83,7 +83,7 @@ def test_the_unrolled_generator_loss_is_f_of_the_unrolled_discriminator():
     def paper_f():
         fake = tr.G(z)
         real = tr.sampler.batch(tr.d_batches - 1)
-        w = unrolled_parameters(tr.D, real, fake, tr.objective.d_loss, 3,
+        w = unrolled_parameters(tr.D, real, fake, tr.objective, 3,
                                 FunctionalOptimizer.mirror(tr.opt_d, tr.D))
         return -tr.objective.d_loss(functional_call(tr.D, w, (real,)),
                                     functional_call(tr.D, w, (fake,)))

@@ -180,8 +180,8 @@ def poison_g_loss(trainer, steps):
     """The generator loss becomes NaN at the given (1-based) steps."""
     original = trainer.objective
 
-    def g_loss(logits):
-        loss = original.g_loss(logits)
+    def g_loss(real_logits, logits):
+        loss = original.g_loss(real_logits, logits)
         return loss * float("nan") if trainer.step + 1 in steps else loss
 
     trainer.objective = dataclasses.replace(original, g_loss=g_loss)

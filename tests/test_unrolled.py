@@ -8,7 +8,7 @@ from torch.func import functional_call
 
 from gankit import run
 from gankit.config import load_preset
-from gankit.losses import discriminator_loss, generator_nonsaturating
+from gankit.losses import OBJECTIVES, discriminator_loss, generator_nonsaturating
 from gankit.nets.dcgan import DCGANDiscriminator
 from gankit.tasks import build_task
 from gankit.train.loop import Trainer
@@ -97,7 +97,7 @@ def tiny_problem(K, first_order=False):
 
     def f_K(g_params):
         fake = functional_call(G, g_params, (z,))
-        weights = unrolled_parameters(D, real, fake, discriminator_loss, K,
+        weights = unrolled_parameters(D, real, fake, OBJECTIVES["nonsaturating"], K,
                                       FunctionalOptimizer.mirror(opt, D), first_order)
         return generator_nonsaturating(functional_call(D, weights, (fake,)))
 
@@ -142,7 +142,7 @@ def test_unrolling_a_conv_discriminator_with_batchnorm():
     real = torch.randn(4, 1, 28, 28)
     fake_source = torch.randn(4, 1, 28, 28, requires_grad=True)  # stands in for G's output
     buffers = {k: v.clone() for k, v in D.named_buffers()}
-    weights = unrolled_parameters(D, real, fake_source * 1.0, discriminator_loss, 2,
+    weights = unrolled_parameters(D, real, fake_source * 1.0, OBJECTIVES["nonsaturating"], 2,
                                   FunctionalOptimizer.mirror(opt, D))
     loss = generator_nonsaturating(functional_call(D, weights, (fake_source,)))
     loss.backward()

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from gankit import seeds
 from gankit.config import Config
 from gankit.data.sampler import EpochSampler
-from gankit.losses import OBJECTIVES, gradient_penalty
+from gankit.losses import OBJECTIVES
 from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
 from gankit.tasks import Task
@@ -40,10 +40,11 @@ from gankit.train.checkpoint import (
     save_checkpoint,
 )
 from gankit.train.guard import NonFiniteGuard
-from gankit.train.optim import clip_weights, make_optimizer
+from gankit.train.objective import DObjective, uses_real
+from gankit.train.optim import make_optimizer
 from gankit.train.unrolled import unrolled_g_loss
 
-#: Statistics averaged over each logging interval (plus "gp", the gradient penalty, when on).
+#: Statistics averaged over each logging interval (plus each penalty's, under its name).
 LOGGED = ("d_loss", "g_loss", "d_real", "d_fake")
 
 #: A function called after every step; it may call `trainer.request_stop(reason)`.
@@ -135,7 +136,7 @@ class Trainer:
         self.opt_g = make_optimizer(t.optimizer, self.G.parameters(), t.lr_g, t.betas_g)
         self.opt_d = make_optimizer(t.optimizer, self.D.parameters(), t.lr_d, t.betas_d)
         self.objective = OBJECTIVES[t.loss] if objective is None else objective
-        self.g_uses_real = bool(getattr(self.objective, "g_uses_real", False))  # user objects
+        self.d_objective = DObjective.from_config(t)  # penalties and the weight constraint
         self.z_gen = torch.Generator(device=self.device).manual_seed(t.seed + seeds.Z)
         data = task.train_data().to(self.device)
         self.sampler = EpochSampler(  # train.batch_size is global: each rank takes its share
@@ -144,7 +145,7 @@ class Trainer:
         # -- progress and logging --
         self.step = 0  # generator steps done
         self.d_batches = 0  # real batches consumed
-        self.stat_names: tuple[str, ...] = LOGGED + (("gp",) if t.gp_lambda else ())
+        self.stat_names: tuple[str, ...] = LOGGED + self.d_objective.penalty_names
         self.acc = torch.zeros(len(self.stat_names), device=self.device)  # sums, in that order
         self.acc_steps = 0
         self.last_record: dict[str, float] | None = None  # the latest metrics.jsonl line
@@ -181,35 +182,28 @@ class Trainer:
         self.d_batches += 1
         with torch.no_grad():
             fake = self.G_fast(self.sample_z(len(real)))
-        real_logits, fake_logits = self.D_ddp(real), self.D_ddp(fake)
-        loss = self.objective.d_loss(real_logits, fake_logits)
-        t = self.cfg.train
-        stats = {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_logits.detach()).mean(),
-                 "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
-        total = loss
-        if t.gp_lambda:  # WGAN-GP: in the gradient, logged apart from d_loss (as "gp")
-            gp = gradient_penalty(self.D, real, fake, self.z_gen)
-            total = loss + t.gp_lambda * gp
-            stats["gp"] = gp.detach()
+        loss, stats = self.d_objective.loss(self.objective, self.D_ddp, real, fake, self.z_gen,
+                                            plain_D=self.D)
         self.opt_d.zero_grad(set_to_none=True)
-        total.backward()
-        self.guard.step(self.opt_d, total, "discriminator")
-        if t.clip:  # WGAN: keep the critic's weights in [-clip, clip]
-            clip_weights(self.D, t.clip)
+        loss.backward()
+        self.guard.step(self.opt_d, loss, "discriminator")
+        self.d_objective.constrain_(self.D)
         return stats
+
+    def last_real_batch(self) -> Tensor:
+        """The real batch the last D step used, re-read by its index: no data or random state is
+        consumed, so resuming stays exact (for G losses that need D's outputs on real data)."""
+        return self.sampler.batch(max(self.d_batches - 1, 0))
 
     def g_step(self) -> Tensor:
         """One generator update through a frozen D."""
         self.D.requires_grad_(False)
         fake = self.G_ddp(self.sample_z(self.sampler.batch_size))
-        # unrolled GAN: G's loss sees D after train.unroll functional D steps (unrolled.py)
         if self.cfg.train.unroll:  # G's loss sees D after train.unroll functional D steps
             loss = unrolled_g_loss(self, fake)
-        elif self.g_uses_real:  # relativistic losses: D's outputs on the last D step's real batch
-            real = self.sampler.batch(max(self.d_batches - 1, 0))  # re-read: no state consumed
-            loss = self.objective.g_loss(self.D_fast(fake), self.D_fast(real))
-        else:
-            loss = self.objective.g_loss(self.D_fast(fake))
+        else:  # relativistic losses see D's outputs on the last D step's real batch
+            real_out = self.D_fast(self.last_real_batch()) if uses_real(self.objective) else None
+            loss = self.objective.g_loss(real_out, self.D_fast(fake))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.guard.step(self.opt_g, loss, "generator")

@@ -8,29 +8,32 @@ constants, G only meets a D that is K steps further along.
 
 Each unrolled step applies the D optimizer's own rule (gankit/train/optim.py): Adam-like for
 Adam, as in the paper, with the optimizer's current moment estimates; RMSProp-like for RMSProp.
-The unrolled steps also clip (train.clip) and penalise (train.gp_lambda) as a real D step does.
+The unrolled steps penalise (train.penalties) and clip (train.clip) as a real D step does: both
+go through the one D objective of train/objective.py.
 The real D update stays the ordinary one and θ_D itself is never changed here; D's BatchNorm
 buffers are copied, so unrolling leaves no trace on the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from gankit.losses import gradient_penalty
+from gankit.train.objective import DObjective, uses_real
 from gankit.train.optim import FunctionalOptimizer
 
 
 def unrolled_parameters(
-    D: nn.Module, real: Tensor, fake: Tensor, d_loss: Callable[[Tensor, Tensor], Tensor],
-    steps: int, optimizer: FunctionalOptimizer, first_order: bool = False, clip: float = 0.0,
-    gp_lambda: float = 0.0, generator: torch.Generator | None = None,
+    D: nn.Module, real: Tensor, fake: Tensor, objective: Any, steps: int,
+    optimizer: FunctionalOptimizer, first_order: bool = False,
+    d_objective: DObjective | None = None, generator: torch.Generator | None = None,
 ) -> dict[str, Tensor]:
-    """θ_D^K (and copies of D's buffers) after `steps` functional D updates on (real, fake)."""
+    """θ_D^K (and copies of D's buffers) after `steps` functional D updates on (real, fake), each
+    the real D step's objective (`d_objective`: penalties, then the weight constraint)."""
+    d_objective = DObjective() if d_objective is None else d_objective  # no penalty, no clip
     params = {n: p.detach().requires_grad_(True) for n, p in D.named_parameters()}
     buffers = {n: b.clone() for n, b in D.named_buffers()}  # BatchNorm stats: updated on copies
     fake_in = fake.detach() if first_order else fake
@@ -39,16 +42,12 @@ def unrolled_parameters(
         def call(x: Tensor, weights: dict[str, Tensor] = params) -> Tensor:
             return functional_call(D, {**weights, **buffers}, (x,))
 
-        loss = d_loss(call(real), call(fake_in))
-        if gp_lambda:
-            loss = loss + gp_lambda * gradient_penalty(call, real, fake_in, generator)
+        loss, _ = d_objective.loss(objective, call, real, fake_in, generator)
         names = list(params)
         grads = torch.autograd.grad(loss, [params[n] for n in names],
                                     create_graph=not first_order, allow_unused=True)
         grads = {n: torch.zeros_like(params[n]) if g is None else g for n, g in zip(names, grads)}
-        new = optimizer.step(params, grads)
-        if clip:
-            new = {n: v.clamp(-clip, clip) for n, v in new.items()}
+        new = d_objective.constrain(optimizer.step(params, grads))
         if first_order:
             new = {n: v.detach().requires_grad_(True) for n, v in new.items()}
         params = new
@@ -62,21 +61,19 @@ def unrolled_g_loss(trainer, fake: Tensor, steps: int | None = None) -> Tensor:
     θ_G, and so does E_x log D^K(x). D's losses are sums of a real and a fake part; the fake part
     is held constant there, as the generator's own objective already speaks for it.
 
-    `steps` overrides train.unroll (tests). The real batch is the one the last D step used
-    (re-read by its index, so no data or random state is consumed and resuming stays exact).
+    `steps` overrides train.unroll (tests). The real batch is the one the last D step used.
     """
-    t = trainer.cfg.train
-    real = trainer.sampler.batch(max(trainer.d_batches - 1, 0))
+    t, objective = trainer.cfg.train, trainer.objective
+    real = trainer.last_real_batch()
     weights = unrolled_parameters(
-        trainer.D, real, fake, trainer.objective.d_loss, t.unroll if steps is None else steps,
-        FunctionalOptimizer.mirror(trainer.opt_d, trainer.D), t.unroll_first_order, t.clip,
-        t.gp_lambda, trainer.z_gen)
-    fake_logits = functional_call(trainer.D, weights, (fake,))
+        trainer.D, real, fake, objective, t.unroll if steps is None else steps,
+        FunctionalOptimizer.mirror(trainer.opt_d, trainer.D), t.unroll_first_order,
+        trainer.d_objective, trainer.z_gen)
+    fake_out = functional_call(trainer.D, weights, (fake,))
     real_term = t.unroll_real_term and not t.unroll_first_order  # first order: no path to θ_G
-    real_logits = (functional_call(trainer.D, weights, (real,))
-                   if real_term or trainer.g_uses_real else None)
-    loss = (trainer.objective.g_loss(fake_logits, real_logits) if trainer.g_uses_real
-            else trainer.objective.g_loss(fake_logits))  # relativistic losses see D^K(real)
+    real_out = (functional_call(trainer.D, weights, (real,))
+                if real_term or uses_real(objective) else None)
+    loss = objective.g_loss(real_out if uses_real(objective) else None, fake_out)
     if real_term:
-        loss = loss - trainer.objective.d_loss(real_logits, fake_logits.detach())
+        loss = loss - objective.d_loss(real_out, fake_out.detach())
     return loss

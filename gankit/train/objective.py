@@ -1,0 +1,89 @@
+"""The discriminator's objective, in one place.
+
+A D update minimises the configured loss on D's outputs for a real and a fake batch, plus each
+registered penalty the config names (`train.penalties`; WGAN-GP's `train.gp_lambda` is the penalty
+"gp"), and then applies the weight constraint (WGAN's clipping, `train.clip`). The real D step
+(train/loop.py) and the unrolled GAN's functional D steps (train/unrolled.py) both go through
+`DObjective`, so a new penalty acts on both alike and is logged under its name.
+
+Every loss is called with one argument order, `(real_out, fake_out)`: `d_loss(real_out, fake_out)`
+and `g_loss(real_out, fake_out)`, where G's `real_out` is None unless the objective says
+`g_uses_real` (relativistic losses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from gankit.config import TrainConfig
+from gankit.registry import PENALTIES
+
+#: D (or a functional call of D's weights) on a batch -> one output per sample (or per pack).
+DiscriminatorFn = Callable[[Tensor], Tensor]
+
+
+def penalty_weights(t: TrainConfig) -> dict[str, float]:
+    """name -> weight of every penalty a run adds to D's loss (`train.gp_lambda` is "gp")."""
+    weights = {name: w for name, w in t.penalties.items() if w}
+    if t.gp_lambda:
+        weights["gp"] = t.gp_lambda
+    return weights
+
+
+@dataclass(frozen=True)
+class DObjective:
+    """D's loss plus its weighted penalties, and the constraint after each D update."""
+
+    penalties: tuple[tuple[str, float, Callable[..., Tensor]], ...] = ()
+    clip: float = 0.0  # WGAN: D's weights into [-clip, clip] after each update; 0 = off
+
+    @classmethod
+    def from_config(cls, t: TrainConfig) -> DObjective:
+        return cls(tuple((name, w, PENALTIES[name]) for name, w in penalty_weights(t).items()),
+                   t.clip)
+
+    @property
+    def penalty_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _, _ in self.penalties)
+
+    def loss(self, objective: Any, D: DiscriminatorFn, real: Tensor, fake: Tensor,
+             generator: torch.Generator | None = None,
+             plain_D: DiscriminatorFn | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """(the loss D minimises, its detached statistics) on one real and one fake batch.
+
+        `plain_D`: the same D without a DistributedDataParallel wrapper, for the penalties'
+        double backward (which DDP does not support); D itself when not given."""
+        real_out, fake_out = D(real), D(fake)
+        loss = objective.d_loss(real_out, fake_out)
+        stats = {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_out.detach()).mean(),
+                 "d_fake": torch.sigmoid(fake_out.detach()).mean()}
+        for name, weight, penalty in self.penalties:  # in the gradient, logged apart
+            value = penalty(plain_D or D, real, fake, generator)
+            loss = loss + weight * value
+            stats[name] = value.detach()
+        return loss, stats
+
+    def constrain(self, weights: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """D's weights after an update, under the run's constraint (functional: new tensors)."""
+        if not self.clip:
+            return dict(weights)
+        return {n: w.clamp(-self.clip, self.clip) for n, w in weights.items()}
+
+    @torch.no_grad()
+    def constrain_(self, D: torch.nn.Module) -> None:
+        """`constrain`, in place on a module's parameters (after an optimizer step)."""
+        if not self.clip:
+            return
+        params = dict(D.named_parameters())
+        for name, value in self.constrain(params).items():
+            params[name].copy_(value)
+
+
+def uses_real(objective: Any) -> bool:
+    """Whether G's loss needs D's outputs on real data (relativistic losses)."""
+    return bool(getattr(objective, "g_uses_real", False))
