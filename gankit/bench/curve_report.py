@@ -9,8 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gankit.bench.curves import CURVES, METRICS, mode_hops, near_counts, near_radius
+from gankit.bench.curves import mode_hops, near_counts, near_radius
 from gankit.bench.runner import Plan, slug
+from gankit.bench.suites import CURVE_METRICS, CURVES
 from gankit.bench.tables import FORMATS, mean_std, reused_note, stats, steps_label, strict_json
 
 
@@ -40,7 +41,7 @@ def summarize(plan: Plan, results: list[dict[str, Any]]) -> list[dict[str, Any]]
                     "data": data, "method": method.name, "seeds": len(rows),
                     "steps": rows[0]["steps"], "published_row": method.published,
                     "metrics": {m: stats([float(r["metrics"][m]) for r in rows])
-                                for m in METRICS},
+                                for m in CURVE_METRICS},
                     "mode_hops": stats([r["mode_hops"] for r in rows]),
                     "train_seconds": stats([r["train_seconds"] for r in rows])})
     return out
@@ -57,13 +58,13 @@ def markdown(plan: Plan, summary: list[dict[str, Any]]) -> str:
         for s in (s for s in summary if s["data"] == data):
             row = [s["method"], steps_label(s["steps"], plan.protocol.paper_steps),
                    str(s["seeds"])]
-            for m in METRICS:
+            for m in CURVE_METRICS:
                 _, scale, digits = FORMATS[m]
                 row.append(mean_std(s["metrics"][m], scale, digits))
             row += [mean_std(s["mode_hops"], 1.0, 1), mean_std(s["train_seconds"], 1.0, 0)]
             if published:
                 ref = plan.suite.published.get(s["published_row"] or "", {}).get(data, {})
-                for m in METRICS:
+                for m in CURVE_METRICS:
                     _, scale, digits = FORMATS[m]
                     row.append("—" if ref.get(m) is None else f"*{ref[m] * scale:.{digits}f}*")
             else:

@@ -21,7 +21,6 @@ import statistics
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,73 +29,9 @@ import tomli_w
 from gankit import rundir
 from gankit.bench.engine import run_parallel
 from gankit.bench.runner import Cell, Plan, cells, finished, same_config
-from gankit.bench.suites import TOY_PUBLISHED, Method, Protocol, Suite
+from gankit.bench.suites import CURVE_METRICS, CURVES
 from gankit.bench.tables import strict_json
 from gankit.errors import GankitError
-
-METRICS = ("modes", "hq_fraction", "reverse_kl")
-
-
-@dataclass(frozen=True)
-class Curves:
-    """A suite evaluated along training: when, and what the paper shows for each method."""
-
-    suite: Suite
-    eval_every: int
-    tail: float = 0.2  # the table averages the evaluations in the last 20 % of the steps
-    columns: int = 6  # scatter grid: this many evaluation steps, 0 and the last included
-    reference: dict[str, str] = field(default_factory=dict)  # method -> the paper's result
-    quick_eval_every: int = 50
-
-
-# -- the suites ---------------------------------------------------------------------------------
-UNROLLED = Curves(
-    Suite(
-        name="unrolled",
-        datasets=("ring",),
-        methods=(Method("GAN"), Method("Unrolled K=5", {"train.unroll": 5}),
-                 Method("Unrolled K=10", {"train.unroll": 10})),
-        protocols={"paper": Protocol(
-            "paper", {"ring": "toy-ring-unrolled"}, 12_500,
-            "the unrolled GAN's Figure 1 (Metz et al. 2017, appendix A): 8 Gaussians on a circle "
-            "of radius 2, std 0.02; z ~ N(0, I_256); G 2×128 ReLU, D x/4 then 1×128 ReLU, "
-            "orthogonal init gain 0.8; saturating minimax loss, G descending f(θ_G, θ_D^K) with "
-            "gradients through the K unrolled Adam steps; Adam 1e-4 β1 0.5 for both; batch 512; "
-            "one step = one D and one G update, so 12,500 steps = the paper's 25,000 "
-            "alternating updates")},
-        metrics=METRICS,
-        published={},
-        quick={"seeds": 1, "steps": 200, "n_samples": 1000},
-    ),
-    eval_every=250,
-    reference={"GAN": "one mode at a time, rotating",
-               "Unrolled K=5": "—",
-               "Unrolled K=10": "all 8 modes"},
-)
-
-PACGAN_GRID = Curves(
-    Suite(
-        name="pacgan-grid",
-        datasets=("grid",),
-        methods=(Method("GAN", published="GAN"),
-                 Method("PacGAN2", {"train.pack": 2}, pack=2, published="PacGAN2"),
-                 Method("PacGAN4", {"train.pack": 4}, pack=4, published="PacGAN4")),
-        protocols={"pacgan": Protocol(
-            "pacgan", {"grid": "toy-grid-pacgan"}, 400_000,
-            "PacGAN's 2-D protocol (Lin et al. 2018): 25 Gaussians on a 5×5 grid, std 0.05; "
-            "G 4×400 BatchNorm ReLU, D 3 maxout layers of 200 units × 5 pieces, Adam 1e-4 "
-            "β1 0.8, batch 100 (packs, for PacGAN), non-saturating loss, 100,000 training "
-            "points, 2,500 evaluation samples")},
-        metrics=METRICS,
-        published={k: {"grid": v["grid"]} for k, v in TOY_PUBLISHED.items()
-                   if k in ("GAN", "PacGAN2", "PacGAN4")},
-        quick={"seeds": 1, "steps": 100, "n_samples": 500},
-    ),
-    eval_every=500,
-    quick_eval_every=25,
-)
-
-CURVES: dict[str, Curves] = {c.suite.name: c for c in (UNROLLED, PACGAN_GRID)}
 
 
 # -- one cell -----------------------------------------------------------------------------------
@@ -248,7 +183,7 @@ def tail_metrics(curve: list[dict[str, Any]], steps: int, tail: float) -> dict[s
     others (infinite if there are none), and `no_hq_share` says how many were left out."""
     last = [r for r in curve if r["step"] >= (1 - tail) * steps] or curve[-1:]
     out = {}
-    for m in METRICS:
+    for m in CURVE_METRICS:
         values = [float(r[m]) for r in last]
         finite = [v for v in values if math.isfinite(v)]
         out[m] = statistics.fmean(finite) if finite else math.inf

@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gankit.bench.runner import Plan
+from gankit.bench.figures import panel
+from gankit.bench.runner import Plan, make_plan
+from gankit.bench.suites import get_suite
 
 #: column title, scale, digits of the mean, per metric
 FORMATS: dict[str, tuple[str, float, int]] = {
@@ -173,8 +175,6 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
         {"provenance": info, "summary": summary, "cells": cells,
          "published": plan.suite.published}), indent=1) + "\n")
     if plan.suite.figure_data:
-        from gankit.bench.figures import panel
-
         for data in plan.datasets:
             path = panel(plan, results, out / "cells", out / f"panel_{data}.png", data)
             if path is not None:
@@ -185,9 +185,6 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
 def table_from_results(results: dict[str, Any]) -> str:
     """The Markdown tables of a results.json (what write_outputs put in table.md), rebuilt from
     its numbers: scripts read results, not Markdown."""
-    from gankit.bench.runner import make_plan
-    from gankit.bench.suites import get_suite
-
     info, summary = results["provenance"], loose_json(results["summary"])
     plan = make_plan(get_suite(info["suite"]), protocol=info["protocol"],
                      only_methods=list(dict.fromkeys(s["method"] for s in summary)),
