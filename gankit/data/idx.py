@@ -15,6 +15,15 @@ import numpy as np
 
 from gankit.errors import DataError
 
+#: The four files of a data set in MNIST's layout (MNIST, Fashion-MNIST): (split, kind) -> base
+#: file name; the files may be stored with or without `.gz`.
+FILES = {
+    ("train", "images"): "train-images-idx3-ubyte",
+    ("train", "labels"): "train-labels-idx1-ubyte",
+    ("test", "images"): "t10k-images-idx3-ubyte",
+    ("test", "labels"): "t10k-labels-idx1-ubyte",
+}
+
 #: IDX type codes and the big-endian NumPy types they stand for.
 IDX_TYPES: dict[int, str] = {
     0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8",

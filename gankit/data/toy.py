@@ -12,6 +12,7 @@ from torch import Tensor
 
 RING_STD = 0.01
 GRID_STD = 0.05
+MIXTURE_STD = 0.05  # a mixture of the user's own modes (data.means), unless data.std says
 
 
 class GaussianMixture:
@@ -78,5 +79,5 @@ def build_mixture(name: str, std: float | None = None, means=(), weights=(),
     if name == "mixture":
         w = torch.tensor(weights, dtype=torch.float64) if weights else None
         return GaussianMixture(torch.tensor(means, dtype=torch.float64),
-                               0.05 if std is None else std, w)
+                               MIXTURE_STD if std is None else std, w)
     raise ValueError(f"unknown mixture {name!r}")

@@ -12,7 +12,16 @@ from torch import nn
 
 from gankit.config import Config
 from gankit.errors import GankitError
+from gankit.nets.dcgan import (
+    LAYOUTS,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    PacGANDCGANDiscriminator,
+    PacGANDCGANGenerator,
+)
+from gankit.nets.keras_mnist import KerasMnistDiscriminator, KerasMnistGenerator
 from gankit.nets.mlp import LogitHead, maxout_mlp, mlp
+from gankit.nets.pack import pack_discriminator
 from gankit.registry import DISCRIMINATORS, GENERATORS, PYTHON, register_arch
 from gankit.registry import OLD_NAMES as _OLD_NAMES
 
@@ -59,8 +68,6 @@ def build_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
 def build_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     """D: samples (batch, *sample_shape) -> logits (batch,). Never a sigmoid inside D."""
     if cfg.train.pack > 1:  # PacGAN: this D built for m× the input, judging m samples at once
-        from gankit.nets.pack import pack_discriminator
-
         return pack_discriminator(cfg, sample_shape, build_discriminator)
     return _check(DISCRIMINATORS[cfg.model.d_arch](cfg, tuple(sample_shape)), cfg.model.d_arch)
 
@@ -108,47 +115,41 @@ def _output(cfg: Config) -> str:
     return "tanh" if cfg.data.pixel_range == "signed" else "sigmoid"
 
 
-@register_arch("dcgan", role="generator", image=True)
-def dcgan_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
-    from gankit.nets.dcgan import DCGANGenerator
+#: The DCGAN nets' layouts fix their image sides; the Keras MNIST nets take one 28×28 grayscale
+#: image and nothing else (their D's input size is fixed, so PacGAN cannot widen it).
+_DCGAN = {"image": True, "resolutions": tuple(LAYOUTS)}
+_KERAS = {"image": True, "resolutions": (28,), "channels": (1,), "aliases": _KERAS_ALIASES}
 
+
+@register_arch("dcgan", role="generator", **_DCGAN)
+def dcgan_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     return DCGANGenerator(cfg.prior.dim, sample_shape[0], sample_shape[-1], cfg.model.g_width,
                           _output(cfg))
 
 
-@register_arch("dcgan", role="discriminator", image=True)
+@register_arch("dcgan", role="discriminator", **_DCGAN)
 def dcgan_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
-    from gankit.nets.dcgan import DCGANDiscriminator
-
     return DCGANDiscriminator(sample_shape[0], sample_shape[-1], cfg.model.d_width)
 
 
 @register_arch("dcgan-pacgan", role="generator", image=True)
 def pacgan_dcgan_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
-    from gankit.nets.dcgan import PacGANDCGANGenerator
-
     return PacGANDCGANGenerator(cfg.prior.dim, sample_shape[0], sample_shape[-1],
                                 cfg.model.g_width, _output(cfg))
 
 
 @register_arch("dcgan-pacgan", role="discriminator", image=True)
 def pacgan_dcgan_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
-    from gankit.nets.dcgan import PacGANDCGANDiscriminator
-
     return PacGANDCGANDiscriminator(sample_shape[0], sample_shape[-1], cfg.model.d_width)
 
 
-@register_arch("keras-mnist", role="generator", image=True, aliases=_KERAS_ALIASES)
+@register_arch("keras-mnist", role="generator", **_KERAS)
 def keras_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
-    from gankit.nets.keras_mnist import KerasMnistGenerator
-
     return KerasMnistGenerator(cfg.prior.dim, cfg.model.g_width, _output(cfg))
 
 
-@register_arch("keras-mnist", role="discriminator", image=True, aliases=_KERAS_ALIASES)
+@register_arch("keras-mnist", role="discriminator", packable=False, **_KERAS)
 def keras_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
-    from gankit.nets.keras_mnist import KerasMnistDiscriminator
-
     return KerasMnistDiscriminator(cfg.model.d_width)
 
 
