@@ -175,6 +175,9 @@ class Config:
                 **{k: _coerce(f"{section}.{k}", v, hints[k]) for k, v in values.items()}
             )
         cfg = _canonical(cls(**kwargs))
+        if "metrics" not in raw.get("eval", {}):  # none named: what this run's data allow
+            cfg = dataclasses.replace(cfg, eval=dataclasses.replace(
+                cfg.eval, metrics=default_metrics(cfg)))
         validate(cfg)
         return cfg
 
@@ -209,6 +212,9 @@ class Config:
                 raw[section][name] = value
             else:
                 raw[key] = value
+        if "eval.metrics" not in pairs and any(k.startswith("data.") for k in pairs):
+            if raw["eval"]["metrics"] == list(default_metrics(self)):  # the data's defaults:
+                del raw["eval"]["metrics"]  # follow the new data (as the description does)
         cfg = Config.from_dict(raw)
         if not cfg.description:
             cfg = dataclasses.replace(cfg, description=summary(cfg))
@@ -354,6 +360,7 @@ def validate(cfg: Config) -> None:
     _validate_bookkeeping(cfg.train)
     _validate_speed(cfg.train)
     _validate_eval(cfg.eval)
+    _validate_metric_needs(cfg)
 
 
 def _validate_choices(cfg: Config) -> None:
@@ -571,6 +578,56 @@ def _validate_eval(evaluation: EvalConfig) -> None:
                 f"eval.metrics: unknown metric '{name}'; known: {', '.join(metrics)}"
                 f"{_choice_hint(name, list(metrics))}"
             )
+
+
+#: What a labelled image data set or stacked digits are measured with when a config names none.
+CLASSIFIER_METRICS = ("fd_classifier", "kid_classifier", "classes_present")
+STACKED_METRICS = ("stacked_modes", "stacked_kl")
+
+
+def default_metrics(cfg: Config) -> tuple[str, ...]:
+    """The metrics of a config that names none: the mixture metrics and W1 for a mixture (and
+    data passed from Python, where gankit.fit picks), the shipped classifier's for a labelled
+    image set, W1 in data space otherwise."""
+    if cfg.data.stack > 1:
+        return STACKED_METRICS
+    if _has(cfg, "mixture") is not False:
+        return EvalConfig().metrics
+    return CLASSIFIER_METRICS if _has(cfg, "labels") else ("w1",)
+
+
+def _has(cfg: Config, need: str) -> bool | None:
+    """Whether a run of this config has what a metric needs (registry.METRIC_NEEDS); None where
+    it cannot be known before the data are seen (data passed from Python)."""
+    d = cfg.data
+    if need == "inception":
+        return bool(cfg.eval.inception_weights)
+    if need == "stacked":
+        return d.stack > 1
+    if d.name == registry.PYTHON or registry.is_import_path(d.name):
+        return None
+    facts = registry.DATASETS.info(d.name)
+    if need == "mixture":
+        return d.name == "mixture" or facts["modes"] is not None
+    return bool(facts["image" if need == "images" else need])
+
+
+#: What each need asks for, in a refusal's words.
+_NEED_WORDS = {"mixture": "a Gaussian mixture with known modes (data.name ring, grid or mixture)",
+               "labels": "a labelled image data set for its shipped classifier (mnist, "
+                         "fashion-mnist, digits)",
+               "images": "image data", "stacked": "stacked digits (data.stack > 1)",
+               "inception": "Inception weights (--inception-weights PATH)"}
+
+
+def _validate_metric_needs(cfg: Config) -> None:
+    """A metric the run cannot compute is refused now, not after training."""
+    for name in cfg.eval.metrics:
+        for need in registry.METRICS.info(name)["needs"]:
+            if _has(cfg, need) is False:
+                raise ConfigError(f"eval.metrics: {name} needs {_NEED_WORDS[need]}; this run's "
+                                  f"data ({cfg.data.name}) has none: leave {name} out "
+                                  f"(e.g. eval.metrics=[\"w1\"])")
 
 
 def _canonical(cfg: Config) -> Config:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from gankit.errors import ConfigError, GankitError
@@ -133,7 +134,8 @@ DISCRIMINATORS: Registry[Callable[..., Any]] = Registry("discriminator architect
                                                         "model.d_arch", ARCH_FACTS)
 DATASETS: Registry[Callable[..., Any]] = Registry("data set", "data.name", DATA_FACTS)
 LOSSES: Registry[Any] = Registry("loss", "train.loss", {"critic": False})
-METRICS: Registry[Callable[..., float]] = Registry("metric", "eval.metrics")
+METRICS: Registry[Callable[..., Any]] = Registry("metric", "eval.metrics",
+                                                 {"values": (), "needs": ()})
 PENALTIES: Registry[Callable[..., Any]] = Registry("penalty", "train.penalties")
 
 #: The config keys whose values are looked up in a registry.
@@ -215,10 +217,64 @@ def register_penalty(name: str, fn: Callable[..., Any] | None = None, *,
     return PENALTIES.register(name, fn, aliases=aliases)
 
 
-def register_metric(name: str, fn: Callable[..., float] | None = None, *,
-                    higher_is_better: bool, aliases: tuple[str, ...] = ()) -> Any:
-    """Add a metric `fn(fake, real, task) -> float` for eval.metrics and the benchmark tables."""
-    return METRICS.register(name, fn, aliases=aliases, higher_is_better=higher_is_better)
+@dataclass(frozen=True)
+class MetricValue:
+    """One number a metric returns: its name (in metrics.json, the tables and the curves), which
+    way is better, and how a table shows it (column `title`, the value × `scale`, `digits`)."""
+
+    name: str
+    higher_is_better: bool
+    title: str = ""  # the name when empty
+    scale: float = 1.0
+    digits: int = 3
+
+    @property
+    def column(self) -> str:
+        return self.title or self.name
+
+
+#: What a metric may need from a run (config validation refuses it where the data lack it):
+#: a Gaussian mixture with known modes, a labelled image data set (its shipped classifier), image
+#: data, stacked digits (data.stack > 1), Inception weights (eval.inception_weights).
+METRIC_NEEDS = ("mixture", "labels", "images", "stacked", "inception")
+
+
+def register_metric(name: str, fn: Callable[..., Any] | None = None, *,
+                    higher_is_better: bool | None = None,
+                    values: tuple[MetricValue, ...] = (), needs: tuple[str, ...] = (),
+                    title: str = "", scale: float = 1.0, digits: int = 3,
+                    aliases: tuple[str, ...] = ()) -> Any:
+    """Add a metric `fn(fake, real, task)` for eval.metrics, `gankit eval --metrics` and the
+    benchmark tables (`fake`, `real`: as many generated and fresh real samples; `task`: knows
+    the true mixture, or the classifier of an image data set). A decorator without `fn`.
+
+    It returns one number, named `name` (say `higher_is_better`; `title`, `scale`, `digits`: its
+    table column), or a dict of several numbers computed together (precision and recall):
+    declare each as a `MetricValue` in `values`. `needs`: what a run must have, from
+    METRIC_NEEDS; a config naming the metric for a run without it is refused before training.
+    """
+    if (higher_is_better is None) == (not values):
+        raise GankitError(f"metric {name!r}: give higher_is_better (one value) or values (several "
+                          "MetricValue), not both")
+    values = values or (MetricValue(name, bool(higher_is_better), title, scale, digits),)
+    unknown = [n for n in needs if n not in METRIC_NEEDS]
+    if unknown:
+        raise GankitError(f"metric {name!r}: unknown need {unknown[0]!r}; known: "
+                          f"{', '.join(METRIC_NEEDS)}")
+    for value in values:
+        owner = value_owner(value.name)
+        if owner not in (None, name):
+            raise GankitError(f"metric {name!r}: the value name {value.name!r} is metric "
+                              f"{owner!r}'s already")
+    return METRICS.register(name, fn, aliases=aliases, values=tuple(values), needs=tuple(needs))
+
+
+def value_owner(value_name: str) -> str | None:
+    """The registered metric that returns a value of this name, if any."""
+    for metric in METRICS:
+        if any(v.name == value_name for v in METRICS.info(metric)["values"]):
+            return metric
+    return None
 
 
 def code_in_config(cfg: Any) -> list[str]:

@@ -403,7 +403,12 @@ def test_a_full_disk_during_a_log_write_names_the_log(tmp_path, monkeypatch):
 
 
 # -- a run folder never makes gankit run code ---------------------------------------------------
-def test_eval_does_not_load_weights_named_by_the_run_folder(run_copy, tmp_path, monkeypatch):
+def test_eval_does_not_load_weights_named_by_the_run_folder(tmp_path, monkeypatch):
+    run_copy = tmp_path / "digits"  # an image run: the Inception FID needs images
+    made = invoke("train", "digits-tiny", "--out", run_copy, "train.steps=4", "train.log_every=2",
+                  "train.ckpt_every=2", "train.frame_every=2", "eval.n_samples=50",
+                  "eval.metrics=[]")
+    assert made.exit_code == 0, made.output
     weights = tmp_path / "evil.pt"
     weights.write_bytes(b"pretend TorchScript")
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
@@ -411,7 +416,7 @@ def test_eval_does_not_load_weights_named_by_the_run_folder(run_copy, tmp_path, 
     state = load_checkpoint(path)
     text = Config.from_toml(state["config"]).with_overrides({
         "eval.inception_weights": str(weights), "eval.inception_sha256": digest,
-        "eval.metrics": ["fid_inception", "modes"]}).to_toml()
+        "eval.metrics": ["fid_inception", "w1"]}).to_toml()
     state["config"] = text
     save_checkpoint(path, {k: v for k, v in state.items() if k not in ("format", "version")})
     (run_copy / "config.toml").write_text(text)
@@ -420,7 +425,7 @@ def test_eval_does_not_load_weights_named_by_the_run_folder(run_copy, tmp_path, 
     result = invoke("eval", run_copy)
     assert result.exit_code == 0, result.output
     assert loaded == [] and "fid_inception left out" in result.output
-    assert "modes" in result.output
+    assert "w1" in result.output
     result = invoke("eval", run_copy, "--trust-code")  # the user vouches for the folder
     assert loaded and result.exit_code == 2 and "not a TorchScript module" in result.output
 

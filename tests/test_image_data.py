@@ -173,9 +173,8 @@ def test_task_ranges_and_subset(pixel_range, lo, hi):
     assert float(task.unit(real).min()) >= 0
 
 
-def test_folder_task_rejects_label_metrics(tmp_path):
+def test_folder_config_rejects_label_metrics(tmp_path):
     make_images(tmp_path)
-    cfg = load_preset("folder-dcgan").with_overrides(
-        {"data.data_dir": str(tmp_path), "eval.metrics": ["fd_classifier"]})
-    with pytest.raises(DataError, match="need a labelled data set"):
-        build_task(cfg)
+    with pytest.raises(ConfigError, match="fd_classifier needs a labelled image data set"):
+        load_preset("folder-dcgan").with_overrides(
+            {"data.data_dir": str(tmp_path), "eval.metrics": ["fd_classifier"]})

@@ -12,7 +12,7 @@ from typing import Any
 from gankit.bench.curves import mode_hops, near_counts, near_radius
 from gankit.bench.runner import Plan, slug
 from gankit.bench.suites import CURVE_METRICS, CURVES
-from gankit.bench.tables import FORMATS, mean_std, reused_note, stats, steps_label, strict_json
+from gankit.bench.tables import column, mean_std, reused_note, stats, steps_label, strict_json
 
 
 def add_near_counts(results: list[dict[str, Any]], folder: Path, centres: dict[str, Any]
@@ -59,13 +59,13 @@ def markdown(plan: Plan, summary: list[dict[str, Any]]) -> str:
             row = [s["method"], steps_label(s["steps"], plan.protocol.paper_steps),
                    str(s["seeds"])]
             for m in CURVE_METRICS:
-                _, scale, digits = FORMATS[m]
+                _, scale, digits = column(m)
                 row.append(mean_std(s["metrics"][m], scale, digits))
             row += [mean_std(s["mode_hops"], 1.0, 1), mean_std(s["train_seconds"], 1.0, 0)]
             if published:
                 ref = plan.suite.published.get(s["published_row"] or "", {}).get(data, {})
                 for m in CURVE_METRICS:
-                    _, scale, digits = FORMATS[m]
+                    _, scale, digits = column(m)
                     row.append("—" if ref.get(m) is None else f"*{ref[m] * scale:.{digits}f}*")
             else:
                 text = spec.reference.get(s["method"], "—")

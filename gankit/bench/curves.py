@@ -57,24 +57,17 @@ def _continues(stamp: Path, key: str) -> bool:
 
 
 def evaluate(trainer) -> tuple[dict[str, Any], Any]:
-    """Mode metrics of `eval.n_samples` samples from a fixed latent stream (the same z at every
-    evaluation, so a change is G's, not the draw's), and the samples themselves."""
-    import torch
-
-    from gankit.metrics.modes import assign_modes
+    """The curve metrics (registered metrics, as eval uses them) of `eval.n_samples` samples from
+    a fixed latent stream (the same z at every evaluation, so a change is G's, not the draw's),
+    the high-quality samples per mode, and the samples themselves."""
+    from gankit.metrics import compute
+    from gankit.metrics.modes import mode_histogram
 
     mixture = trainer.task.mixture
     samples = trainer.sample(trainer.cfg.eval.n_samples).cpu()
-    nearest, hq = assign_modes(samples, mixture.centres, mixture.std)
-    counts = [int(c) for c in torch.bincount(nearest[hq], minlength=mixture.n_modes)]
-    total = sum(counts)
-    if total:
-        w = mixture.weights.tolist()
-        rkl = sum(c / total * math.log(c / total / w[i]) for i, c in enumerate(counts) if c)
-    else:
-        rkl = math.inf
-    return {"step": trainer.step, "modes": sum(c > 0 for c in counts),
-            "hq_fraction": total / len(samples), "reverse_kl": rkl, "hq_counts": counts,
+    values = compute(CURVE_METRICS, samples, None, trainer.task)  # mixture metrics: no real set
+    counts = [int(c) for c in mode_histogram(samples, mixture.centres, mixture.std)]
+    return {"step": trainer.step, **values, "hq_counts": counts,
             "n_samples": len(samples)}, samples.numpy()
 
 

@@ -21,14 +21,13 @@ from typing import Any
 from gankit.bench.figures import panel
 from gankit.bench.runner import Plan, make_plan
 from gankit.bench.suites import get_suite
+from gankit.metrics.registry import value_info, value_names
 
-#: column title, scale, digits of the mean, per metric
-FORMATS: dict[str, tuple[str, float, int]] = {
-    "modes": ("modes", 1.0, 1), "hq_fraction": ("HQ %", 100.0, 1),
-    "reverse_kl": ("reverse KL", 1.0, 3), "w1": ("W1", 1.0, 3),
-    "stacked_modes": ("modes", 1.0, 1), "stacked_kl": ("KL", 1.0, 2),
-    "stacked_kl_real": ("real-data KL", 1.0, 3), "stacked_modes_real": ("real-data modes", 1.0, 1),
-}
+
+def column(value: str) -> tuple[str, float, int]:
+    """Column title, scale and digits of the mean of a metric value, as its metric declared."""
+    v = value_info(value)
+    return v.column, v.scale, v.digits
 
 
 def stats(values: list[float]) -> dict[str, Any]:
@@ -69,7 +68,7 @@ def summarize(plan: Plan, results: list[dict[str, Any]]) -> list[dict[str, Any]]
                 "data": data, "method": method.name, "seeds": len(rows),
                 "steps": rows[0]["steps"], "published_row": method.published,
                 "metrics": {m: stats([r["metrics"][m] for r in rows])
-                            for m in plan.suite.metrics},
+                            for m in value_names(plan.suite.metrics)},
                 "train_seconds": stats([r["train_seconds"] for r in rows]),
             })
     return out
@@ -83,12 +82,12 @@ def steps_label(steps: int, paper_steps: int | None) -> str:
 
 def markdown(plan: Plan, summary: list[dict[str, Any]]) -> str:
     """One table per data set: our mean ± std, then the published value of the same method."""
-    metrics = plan.suite.metrics
+    metrics = value_names(plan.suite.metrics)  # a metric may return several values
     published_cols = [m for m in metrics
                       if any(m in row.get(d, {}) for row in plan.suite.published.values()
                              for d in plan.datasets)]
-    head = (["method", "steps", "seeds"] + [FORMATS.get(m, (m, 1, 3))[0] for m in metrics]
-            + ["s / run"] + [f"paper {FORMATS.get(m, (m, 1, 3))[0]}" for m in published_cols])
+    head = (["method", "steps", "seeds"] + [column(m)[0] for m in metrics]
+            + ["s / run"] + [f"paper {column(m)[0]}" for m in published_cols])
     blocks = []
     for data in plan.datasets:
         lines = [f"**{data}**", "", "| " + " | ".join(head) + " |",
@@ -97,13 +96,13 @@ def markdown(plan: Plan, summary: list[dict[str, Any]]) -> str:
             cells = [s["method"], steps_label(s["steps"], plan.protocol.paper_steps),
                      str(s["seeds"])]
             for m in metrics:
-                _, scale, digits = FORMATS.get(m, (m, 1.0, 3))
+                _, scale, digits = column(m)
                 cells.append(mean_std(s["metrics"][m], scale, digits))
             cells.append(mean_std(s["train_seconds"], 1.0, 0))
             paper = plan.suite.published.get(s["published_row"] or "", {}).get(data, {})
             for m in published_cols:
                 value = paper.get(m)
-                _, scale, digits = FORMATS.get(m, (m, 1.0, 3))
+                _, scale, digits = column(m)
                 cells.append("—" if value is None else f"*{value * scale:.{digits}f}*")
             lines.append("| " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
@@ -161,7 +160,7 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
     paths = {"table": out / "table.md", "csv": out / "results.csv",
              "json": out / "results.json"}
     paths["table"].write_text(header + table)
-    metrics = plan.suite.metrics
+    metrics = value_names(plan.suite.metrics)
     with open(paths["csv"], "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["data", "method", "seed", "steps", *metrics, "train_seconds",

@@ -319,38 +319,42 @@ def ladder_fd(task, real: Tensor, rung: str) -> float:
     return frechet_distance(feats, _cached(task, real)[0])
 
 
+#: The metrics below measure with the shipped classifier of a labelled data set.
+LABELLED = ("images", "labels")
+
+
 # -- registered metrics ---------------------------------------------------------------------------
-@register("fd_classifier", higher_is_better=False)
+@register("fd_classifier", higher_is_better=False, needs=LABELLED)
 def _fd(fake, real, task) -> float:
     return frechet_distance(_cached(task, fake)[0], _cached(task, real)[0])
 
 
-@register("fd_classifier_floor", higher_is_better=False)
+@register("fd_classifier_floor", higher_is_better=False, needs=LABELLED)
 def _fd_floor(fake, real, task) -> float:
     return ladder_fd(task, real, "floor")
 
 
-@register("fd_classifier_noisy", higher_is_better=False)
+@register("fd_classifier_noisy", higher_is_better=False, needs=LABELLED)
 def _fd_noisy(fake, real, task) -> float:
     return ladder_fd(task, real, "noisy")
 
 
-@register("fd_classifier_blurred", higher_is_better=False)
+@register("fd_classifier_blurred", higher_is_better=False, needs=LABELLED)
 def _fd_blurred(fake, real, task) -> float:
     return ladder_fd(task, real, "blurred")
 
 
-@register("kid_classifier", higher_is_better=False)
+@register("kid_classifier", higher_is_better=False, needs=LABELLED)
 def _kid(fake, real, task) -> float:
     return kernel_distance(_cached(task, fake)[0], _cached(task, real)[0])
 
 
-@register("is_classifier", higher_is_better=True)
+@register("is_classifier", higher_is_better=True, needs=LABELLED)
 def _is(fake, real, task) -> float:
     return inception_score(_cached(task, fake)[1])
 
 
-@register("classes_present", higher_is_better=True)
+@register("classes_present", higher_is_better=True, needs=LABELLED)
 def _classes_present(fake, real, task) -> float:
     k = task.data.n_classes
     p_fake = class_histogram(_cached(task, fake)[1], k)
@@ -358,7 +362,7 @@ def _classes_present(fake, real, task) -> float:
     return float(((p_fake >= 0.1 * p_real) & (p_real > 0)).sum())
 
 
-@register("class_kl", higher_is_better=False)
+@register("class_kl", higher_is_better=False, needs=LABELLED)
 def _class_kl(fake, real, task) -> float:
     """KL(fake class histogram ‖ real class histogram), 0·log 0 = 0; inf if a fake class is
     never predicted on real images."""
@@ -371,7 +375,7 @@ def _class_kl(fake, real, task) -> float:
     return float((p[mask] * (p[mask] / q[mask]).log()).sum())
 
 
-@register("classifier_accuracy", higher_is_better=True)
+@register("classifier_accuracy", higher_is_better=True, needs=LABELLED)
 def _accuracy(fake, real, task) -> float:
     """Test accuracy of the domain classifier that measures the metrics above."""
     return task.classifier().accuracy

@@ -87,7 +87,7 @@ def with_inception(cfg, weights: str | Path):
     return cfg.with_overrides({"eval.inception_weights": str(weights), "eval.metrics": metrics})
 
 
-@register(METRIC, higher_is_better=False)
+@register(METRIC, higher_is_better=False, needs=("images", "inception"))
 def _fid_inception(fake, real, task) -> float:
     from torchmetrics.image.fid import FrechetInceptionDistance
 

@@ -49,19 +49,20 @@ def reverse_kl(samples: Tensor, centres: Tensor, std: float, weights: Tensor) ->
     return float((p[mask] * (p[mask] / w[mask]).log()).sum())
 
 
-@register("modes", higher_is_better=True)
+@register("modes", higher_is_better=True, needs=("mixture",), digits=1)
 def _modes(fake, real, task) -> float:
     m = task.mixture
     return modes_recovered(fake, m.centres, m.std)
 
 
-@register("hq_fraction", higher_is_better=True)
+@register("hq_fraction", higher_is_better=True, needs=("mixture",), title="HQ %", scale=100.0,
+          digits=1)
 def _hq(fake, real, task) -> float:
     m = task.mixture
     return hq_fraction(fake, m.centres, m.std)
 
 
-@register("reverse_kl", higher_is_better=False)
+@register("reverse_kl", higher_is_better=False, needs=("mixture",), title="reverse KL")
 def _rkl(fake, real, task) -> float:
     m = task.mixture
     return reverse_kl(fake, m.centres, m.std, m.weights)

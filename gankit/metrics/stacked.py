@@ -34,22 +34,24 @@ def kl_to_uniform(counts: Tensor) -> float:
     return float((p * (p * len(counts)).log()).sum())
 
 
-@register("stacked_modes", higher_is_better=True)
+@register("stacked_modes", higher_is_better=True, needs=("stacked",), title="modes", digits=1)
 def _modes(fake, real, task) -> float:
     return float((mode_histogram(task, fake) > 0).sum())
 
 
-@register("stacked_kl", higher_is_better=False)
+@register("stacked_kl", higher_is_better=False, needs=("stacked",), title="KL", digits=2)
 def _kl(fake, real, task) -> float:
     return kl_to_uniform(mode_histogram(task, fake))
 
 
-@register("stacked_modes_real", higher_is_better=True)
+@register("stacked_modes_real", higher_is_better=True, needs=("stacked",),
+          title="real-data modes", digits=1)
 def _modes_real(fake, real, task) -> float:
     return float((mode_histogram(task, real) > 0).sum())
 
 
-@register("stacked_kl_real", higher_is_better=False)
+@register("stacked_kl_real", higher_is_better=False, needs=("stacked",),
+          title="real-data KL")
 def _kl_real(fake, real, task) -> float:
     return kl_to_uniform(mode_histogram(task, real))
 

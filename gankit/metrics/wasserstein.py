@@ -28,6 +28,6 @@ def wasserstein1(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
     return float(cost[rows, cols].mean())
 
 
-@register("w1", higher_is_better=False)
+@register("w1", higher_is_better=False, title="W1")
 def _w1(fake, real, task) -> float:
     return wasserstein1(fake, real)

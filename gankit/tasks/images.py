@@ -17,12 +17,9 @@ from torch import Tensor
 from gankit.config import Config
 from gankit.data.images import ImageSet, to_range, to_uint8, to_unit
 from gankit.errors import DataError, GankitError
+from gankit.registry import METRICS
 
 GRID_SIZE = 64  # 8×8 fixed-noise grid
-#: Metrics that need a labelled data set (they use the trained domain classifier).
-LABELLED_METRICS = ("fd_classifier", "kid_classifier", "is_classifier", "classes_present",
-                    "class_kl", "classifier_accuracy", "fd_classifier_floor",
-                    "fd_classifier_noisy", "fd_classifier_blurred")
 
 
 class ImageTask:
@@ -44,7 +41,7 @@ class ImageTask:
         if shape != self.sample_shape:
             raise DataError(f"{self.data.name} images have shape {shape}, the config expects "
                             f"{self.sample_shape}")
-        needs = [m for m in cfg.eval.metrics if m in LABELLED_METRICS]
+        needs = [m for m in cfg.eval.metrics if "labels" in METRICS.info(m)["needs"]]
         if needs and not self.data.labelled:
             raise DataError(
                 f"eval.metrics {', '.join(needs)} need a labelled data set (mnist, fashion-mnist, "
