@@ -43,7 +43,7 @@ def main() -> None:
         finished = run.train(trainer, term_after_5)
         state = [*trainer.G.state_dict().values(), *trainer.D.state_dict().values()]
         record = {"backend": dist.get_backend(), "world": dist.get_world_size(),
-                  "ddp": type(getattr(trainer.G_ddp, "_orig_mod", trainer.G_ddp)).__name__
+                  "ddp": type(getattr(trainer.nets.G_ddp, "_orig_mod", trainer.nets.G_ddp)).__name__
                   == "DistributedDataParallel",
                   "step": trainer.step, "finished": finished, "stop_signal": trainer.stop_signal,
                   "finite": all(bool(torch.isfinite(v.float()).all()) for v in state)}

@@ -66,7 +66,7 @@ def test_bf16_and_channels_last_train_a_dcgan_on_cpu():
     assert fast.fast.describe() == "bf16 autocast, channels-last, fused Adam"
     conv = next(m for m in fast.D.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
-    logits = fast.D_ddp(fast.sampler.batch(0))
+    logits = fast.nets.D_ddp(fast.sampler.batch(0))
     assert logits.dtype == torch.float32  # the autocast wrapper hands back float32
     before = [p.detach().clone() for p in fast.G.parameters()]
     for _ in range(3):

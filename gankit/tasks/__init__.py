@@ -1,51 +1,19 @@
 """A task ties a kind of data to what a run does with it: the training tensor, the fresh real
 samples evaluation compares with, the animation frames, and the pictures of a finished run.
 
-`Task` is the protocol the trainer, the metrics and the pictures rely on; `build_task` makes one
-from what the configured data set's loader returns (gankit.registry.DATASETS).
+`Task` is the protocol the trainer, the metrics and the pictures rely on, `Model` the little of a
+run that a task's pictures need (both in tasks/protocol.py); `build_task` makes a task from what
+the configured data set's loader returns (gankit.registry.DATASETS).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-
-from torch import Tensor
+from typing import Any
 
 from gankit.config import Config
+from gankit.tasks.protocol import Model, Task
 
-if TYPE_CHECKING:
-    from gankit.train.loop import Trainer
-
-
-class Task(Protocol):
-    """What a run needs from its data. `cache` holds what metrics compute once per sample set."""
-
-    cfg: Config
-    sample_shape: tuple[int, ...]
-    cache: dict[str, Any]
-    #: The file suffixes save_samples writes (checked before any sample is drawn).
-    sample_suffixes: tuple[str, ...]
-
-    def train_data(self) -> Tensor:
-        """The fixed training set, (n, *sample_shape), in the range G produces."""
-        ...
-
-    def real_samples(self, n: int, seed: int) -> Tensor:
-        """n fresh real samples for evaluation, a function of `seed`."""
-        ...
-
-    def frame(self, trainer: Trainer) -> dict[str, Any]:
-        """Arrays of one animation frame (saved as frames/step_XXXXXXX.npz)."""
-        ...
-
-    def render(self, trainer: Trainer, run_dir: Path, samples: Tensor) -> list[Path]:
-        """The pictures of a finished run; returns the files written."""
-        ...
-
-    def save_samples(self, samples: Tensor, path: Path) -> None:
-        """Write samples to a file whose format the suffix names."""
-        ...
+__all__ = ["Model", "Task", "build_task"]
 
 
 def build_task(cfg: Config, data: Any = None) -> Task:

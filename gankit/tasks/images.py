@@ -18,6 +18,7 @@ from gankit.config import Config
 from gankit.data.images import ImageSet, to_range, to_uint8, to_unit
 from gankit.errors import DataError, GankitError
 from gankit.registry import METRICS
+from gankit.tasks.protocol import Model
 
 GRID_SIZE = 64  # 8×8 fixed-noise grid
 
@@ -84,17 +85,17 @@ class ImageTask:
         return self._classifier
 
     # -- pictures -------------------------------------------------------------------------------
-    def fixed_grid(self, trainer) -> np.ndarray:
+    def fixed_grid(self, model: Model) -> np.ndarray:
         """uint8 64×C×H×W samples from the run's fixed noise (the same z at every frame)."""
         from gankit.seeds import FRAMES
 
         z_seed = self.cfg.train.seed + FRAMES
-        return to_uint8(self.unit(trainer.sample(GRID_SIZE, z_seed))).numpy()
+        return to_uint8(self.unit(model.sample(GRID_SIZE, z_seed))).numpy()
 
-    def frame(self, trainer) -> dict[str, Any]:
-        return {"grid": self.fixed_grid(trainer)}
+    def frame(self, model: Model) -> dict[str, Any]:
+        return {"grid": self.fixed_grid(model)}
 
-    def render(self, trainer, run_dir: Path, samples: Tensor) -> list[Path]:
+    def render(self, model: Model, run_dir: Path, samples: Tensor) -> list[Path]:
         """grid.png (fixed noise), real.png, training.gif; Keras-recipe runs also two figures."""
         from gankit.viz.curves import read_log
         from gankit.viz.grids import (
@@ -105,7 +106,7 @@ class ImageTask:
         )
 
         run_dir = Path(run_dir)
-        grid = self.fixed_grid(trainer)
+        grid = self.fixed_grid(model)
         written = [save_grid(run_dir / "grid.png", grid),
                    save_grid(run_dir / "real.png", self.real_uint8(GRID_SIZE, 0).numpy())]
         gif = save_grid_animation(run_dir / "training.gif", run_dir / "frames")

@@ -13,6 +13,7 @@ from gankit.config import Config
 from gankit.data.images import ImageSet, to_range
 from gankit.data.stacked import stack, stack_indices
 from gankit.tasks.images import ImageTask
+from gankit.tasks.protocol import Model
 
 
 class StackedTask:
@@ -56,17 +57,17 @@ class StackedTask:
         return logits.argmax(1).view(len(x), self.k)
 
     # -- pictures: the image task's, on k-channel (RGB for k = 3) images -----------------------
-    def frame(self, trainer) -> dict[str, Any]:
-        return self.base.frame(trainer) if self.k in (1, 3) else {}
+    def frame(self, model: Model) -> dict[str, Any]:
+        return self.base.frame(model) if self.k in (1, 3) else {}
 
-    def render(self, trainer, run_dir: Path, samples: Tensor) -> list[Path]:
+    def render(self, model: Model, run_dir: Path, samples: Tensor) -> list[Path]:
         if self.k not in (1, 3):
             return []
         from gankit.data.images import to_uint8
         from gankit.viz.grids import save_grid
 
         run_dir = Path(run_dir)
-        return [save_grid(run_dir / "grid.png", self.base.fixed_grid(trainer)),
+        return [save_grid(run_dir / "grid.png", self.base.fixed_grid(model)),
                 save_grid(run_dir / "real.png",
                           to_uint8(self.unit(self.real_samples(64, 0))).numpy())]
 

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from gankit.config import Config
 from gankit.errors import DataError, GankitError
+from gankit.tasks.protocol import Model
 
 FRAME_SAMPLES = 1000
 
@@ -65,14 +66,14 @@ class TensorTask:
 
         return to_uint8(to_unit(x.detach().float().cpu(), self.cfg.data.pixel_range)).numpy()
 
-    def frame(self, trainer: Any) -> dict[str, Any]:
+    def frame(self, model: Model) -> dict[str, Any]:
         from gankit.seeds import FRAMES
 
         if self.is_image:
-            return {"grid": self._unit_uint8(trainer.sample(64, self.cfg.train.seed + FRAMES))}
-        return {"samples": trainer.sample(FRAME_SAMPLES).cpu().numpy()}
+            return {"grid": self._unit_uint8(model.sample(64, self.cfg.train.seed + FRAMES))}
+        return {"samples": model.sample(FRAME_SAMPLES).cpu().numpy()}
 
-    def render(self, trainer: Any, run_dir: Path, samples: Tensor) -> list[Path]:
+    def render(self, model: Model, run_dir: Path, samples: Tensor) -> list[Path]:
         run_dir = Path(run_dir)
         if self.is_image:
             from gankit.viz.grids import save_grid

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from gankit.config import Config
 from gankit.data.toy import GaussianMixture, build_mixture
+from gankit.tasks.protocol import Model
 
 TOY_DATA = ("ring", "grid", "mixture")
 FRAME_SAMPLES = 1000
@@ -42,31 +43,31 @@ class ToyTask:
         """Fresh real samples, independent of the training set."""
         return self.mixture.sample(n, torch.Generator().manual_seed(10_000 + seed))
 
-    def decision_grid(self, trainer) -> tuple[np.ndarray, tuple[float, ...]]:
+    def decision_grid(self, model: Model) -> tuple[np.ndarray, tuple[float, ...]]:
         """D(x) on a regular grid over the data (2-D mixtures only)."""
         x0, x1, y0, y1 = self.extent
         xs, ys = torch.linspace(x0, x1, GRID_RES), torch.linspace(y0, y1, GRID_RES)
         gx, gy = torch.meshgrid(xs, ys, indexing="xy")
         points = torch.stack([gx.ravel(), gy.ravel()], 1)
-        return trainer.discriminate(points).view(GRID_RES, GRID_RES).cpu().numpy(), self.extent
+        return model.discriminate(points).view(GRID_RES, GRID_RES).cpu().numpy(), self.extent
 
-    def frame(self, trainer) -> dict[str, Any]:
-        samples = trainer.sample(FRAME_SAMPLES).cpu().numpy()
+    def frame(self, model: Model) -> dict[str, Any]:
+        samples = model.sample(FRAME_SAMPLES).cpu().numpy()
         out = {"samples": samples}
         if self.mixture.dim == 2:
-            out["d_grid"], _ = self.decision_grid(trainer)
+            out["d_grid"], _ = self.decision_grid(model)
         return out
 
-    def render(self, trainer, run_dir: Path, samples: Tensor) -> list[Path]:
+    def render(self, model: Model, run_dir: Path, samples: Tensor) -> list[Path]:
         """Pictures of a finished run: scatter over D(x), and the training animation."""
         from gankit.viz.toy import save_animation, save_scatter
 
         written = []
         if self.mixture.dim == 2:
-            d_grid, extent = self.decision_grid(trainer)
+            d_grid, extent = self.decision_grid(model)
             path = run_dir / "samples.png"
             save_scatter(path, samples.cpu().numpy(), self.mixture.centres.numpy(), d_grid,
-                         extent, title=f"{self.cfg.data.name}, step {trainer.step}")
+                         extent, title=f"{self.cfg.data.name}, step {model.step}")
             written.append(path)
             gif = save_animation(run_dir / "training.gif", run_dir / "frames",
                                  self.mixture.centres.numpy(), extent)

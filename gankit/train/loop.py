@@ -31,7 +31,7 @@ from gankit.data.sampler import EpochSampler
 from gankit.losses import OBJECTIVES
 from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
-from gankit.tasks import Task
+from gankit.tasks.protocol import Task
 from gankit.train import distributed, ema, fastpath
 from gankit.train.checkpoint import (
     FILENAME,
@@ -164,11 +164,14 @@ class Trainer:
         nets = fastpath.prepare(self.cfg.train, self.dist, self.device, self.G, self.D,
                                 self.G_ema, (self.opt_g, self.opt_d))
         self.G, self.D = nets.G, nets.D  # SyncBatchNorm versions under torchrun, if asked
-        self.G_fast, self.D_fast, self.G_ddp, self.D_ddp = (
-            nets.G_fast, nets.D_fast, nets.G_ddp, nets.D_ddp)
-        self.fast = nets.fast
+        self.nets = nets  # what the step calls: G and D under autocast/compile, DDP-wrapped
         self.guard = NonFiniteGuard(self)
         self.stop_vote = distributed.StopVote() if self.dist.enabled else None
+
+    @property
+    def fast(self) -> fastpath.FastPath:
+        """The speed settings this run uses (docs/speed.md)."""
+        return self.nets.fast
 
     # -- Algorithm 1 ----------------------------------------------------------------------------
     def sample_z(self, n: int) -> Tensor:
@@ -181,8 +184,8 @@ class Trainer:
         real = self.sampler.batch(self.d_batches)
         self.d_batches += 1
         with torch.no_grad():
-            fake = self.G_fast(self.sample_z(len(real)))
-        loss, stats = self.d_objective.loss(self.objective, self.D_ddp, real, fake, self.z_gen,
+            fake = self.nets.G_fast(self.sample_z(len(real)))
+        loss, stats = self.d_objective.loss(self.objective, self.nets.D_ddp, real, fake, self.z_gen,
                                             plain_D=self.D)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
@@ -198,12 +201,12 @@ class Trainer:
     def g_step(self) -> Tensor:
         """One generator update through a frozen D."""
         self.D.requires_grad_(False)
-        fake = self.G_ddp(self.sample_z(self.sampler.batch_size))
+        fake = self.nets.G_ddp(self.sample_z(self.sampler.batch_size))
         if self.cfg.train.unroll:  # G's loss sees D after train.unroll functional D steps
             loss = unrolled_g_loss(self, fake)
         else:  # relativistic losses see D's outputs on the last D step's real batch
-            real_out = self.D_fast(self.last_real_batch()) if uses_real(self.objective) else None
-            loss = self.objective.g_loss(real_out, self.D_fast(fake))
+            real_out = self.nets.D_fast(self.last_real_batch()) if uses_real(self.objective) else None
+            loss = self.objective.g_loss(real_out, self.nets.D_fast(fake))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.guard.step(self.opt_g, loss, "generator")
@@ -438,7 +441,7 @@ class Trainer:
         if self.device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
         self._lr_factor = float("nan")  # re-derive the learning rate from the step
-        fastpath.set_kernels((self.opt_g, self.opt_d), self.fast)  # this run's, not the saver's
+        fastpath.set_kernels((self.opt_g, self.opt_d), self.nets.fast)  # this run's, not the saver's
         self.guard.saved(path, self.step)  # the last good checkpoint
 
     @classmethod
