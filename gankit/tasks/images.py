@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gankit import seeds
 from gankit.config import Config
 from gankit.data.images import ImageSet, to_range, to_uint8, to_unit
 from gankit.errors import DataError, GankitError
@@ -67,7 +68,7 @@ class ImageTask:
 
     def real_uint8(self, n: int, seed: int, split: str = "test") -> Tensor:
         pool = self.data.test_x if split == "test" else self.data.train_x
-        g = torch.Generator().manual_seed(10_000 + seed)
+        g = torch.Generator().manual_seed(seed + seeds.REAL)
         idx = (torch.randperm(len(pool), generator=g)[:n] if n <= len(pool)
                else torch.randint(len(pool), (n,), generator=g))
         return pool[idx]
@@ -87,9 +88,7 @@ class ImageTask:
     # -- pictures -------------------------------------------------------------------------------
     def fixed_grid(self, model: Model) -> np.ndarray:
         """uint8 64×C×H×W samples from the run's fixed noise (the same z at every frame)."""
-        from gankit.seeds import FRAMES
-
-        z_seed = self.cfg.train.seed + FRAMES
+        z_seed = self.cfg.train.seed + seeds.FRAMES
         return to_uint8(self.unit(model.sample(GRID_SIZE, z_seed))).numpy()
 
     def frame(self, model: Model) -> dict[str, Any]:

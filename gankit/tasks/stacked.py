@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gankit import seeds
 from gankit.config import Config
 from gankit.data.images import ImageSet, to_range
 from gankit.data.stacked import stack, stack_indices
@@ -40,7 +41,8 @@ class StackedTask:
     def real_samples(self, n: int, seed: int) -> Tensor:
         """n stacks of held-out (test) images."""
         pool = self.base.data.test_x
-        index = stack_indices(len(pool), n, self.k, torch.Generator().manual_seed(10_000 + seed))
+        draws = torch.Generator().manual_seed(seed + seeds.REAL)
+        index = stack_indices(len(pool), n, self.k, draws)
         return to_range(stack(pool, index), self.pixel_range)
 
     def unit(self, x: Tensor) -> Tensor:

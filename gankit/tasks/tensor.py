@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gankit import seeds
 from gankit.config import Config
 from gankit.errors import DataError, GankitError
 from gankit.tasks.protocol import Model
@@ -56,7 +57,7 @@ class TensorTask:
         return self.data
 
     def real_samples(self, n: int, seed: int) -> Tensor:
-        g = torch.Generator().manual_seed(10_000 + seed)
+        g = torch.Generator().manual_seed(seed + seeds.REAL)
         idx = (torch.randperm(len(self.data), generator=g)[:n] if n <= len(self.data)
                else torch.randint(len(self.data), (n,), generator=g))
         return self.data[idx]
@@ -67,10 +68,8 @@ class TensorTask:
         return to_uint8(to_unit(x.detach().float().cpu(), self.cfg.data.pixel_range)).numpy()
 
     def frame(self, model: Model) -> dict[str, Any]:
-        from gankit.seeds import FRAMES
-
         if self.is_image:
-            return {"grid": self._unit_uint8(model.sample(64, self.cfg.train.seed + FRAMES))}
+            return {"grid": self._unit_uint8(model.sample(64, self.cfg.train.seed + seeds.FRAMES))}
         return {"samples": model.sample(FRAME_SAMPLES).cpu().numpy()}
 
     def render(self, model: Model, run_dir: Path, samples: Tensor) -> list[Path]:

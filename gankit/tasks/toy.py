@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gankit import seeds
 from gankit.config import Config
 from gankit.data.toy import GaussianMixture, build_mixture
 from gankit.tasks.protocol import Model
 
-TOY_DATA = ("ring", "grid", "mixture")
 FRAME_SAMPLES = 1000
 GRID_RES = 80
 
@@ -41,7 +41,7 @@ class ToyTask:
 
     def real_samples(self, n: int, seed: int) -> Tensor:
         """Fresh real samples, independent of the training set."""
-        return self.mixture.sample(n, torch.Generator().manual_seed(10_000 + seed))
+        return self.mixture.sample(n, torch.Generator().manual_seed(seed + seeds.REAL))
 
     def decision_grid(self, model: Model) -> tuple[np.ndarray, tuple[float, ...]]:
         """D(x) on a regular grid over the data (2-D mixtures only)."""
