@@ -1,10 +1,16 @@
 """Pictures: sample scatters with D(x), loss curves, animations. Matplotlib, no screen needed."""
 
+import os
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+# Agg: files, no screen. In a Jupyter kernel keep its inline backend (Agg underneath), or
+# the notebook's own figures would stop showing once gankit has drawn (saved, closed) one.
+_INLINE = "matplotlib_inline"
+if _INLINE not in sys.modules and _INLINE not in os.environ.get("MPLBACKEND", ""):
+    matplotlib.use("Agg")
 
 MAX_FRAMES = 120  # an animation longer than this shows evenly spaced frames
 
