@@ -599,25 +599,28 @@ def default_metrics(cfg: Config) -> tuple[str, ...]:
 def _has(cfg: Config, need: str) -> bool | None:
     """Whether a run of this config has what a metric needs (registry.METRIC_NEEDS); None where
     it cannot be known before the data are seen (data passed from Python)."""
-    d = cfg.data
+    data = cfg.data
     if need == "inception":
         return bool(cfg.eval.inception_weights)
     if need == "stacked":
-        return d.stack > 1
-    if d.name == registry.PYTHON or registry.is_import_path(d.name):
+        return data.stack > 1
+    if data.name == registry.PYTHON or registry.is_import_path(data.name):
         return None
-    facts = registry.DATASETS.info(d.name)
-    if need == "mixture":
-        return d.name == "mixture" or facts["modes"] is not None
-    return bool(facts["image" if need == "images" else need])
+    return bool(registry.DATASETS.info(data.name)[_NEED_FACTS.get(need, need)])
 
 
-#: What each need asks for, in a refusal's words.
-_NEED_WORDS = {"mixture": "a Gaussian mixture with known modes (data.name ring, grid or mixture)",
-               "labels": "a labelled image data set for its shipped classifier (mnist, "
-                         "fashion-mnist, digits)",
-               "images": "image data", "stacked": "stacked digits (data.stack > 1)",
-               "inception": "Inception weights (--inception-weights PATH)"}
+#: The data set fact that says whether it has what a metric needs.
+_NEED_FACTS = {"images": "image"}
+
+
+def _need_words(need: str) -> str:
+    """What a need asks for, in a refusal's words."""
+    if need in ("mixture", "labels"):
+        sets = ", ".join(_names_with(registry.DATASETS, need))
+        return {"mixture": f"a Gaussian mixture with known modes (data.name {sets})",
+                "labels": f"a labelled image data set for its shipped classifier ({sets})"}[need]
+    return {"images": "image data", "stacked": "stacked digits (data.stack > 1)",
+            "inception": "Inception weights (--inception-weights PATH)"}[need]
 
 
 def _validate_metric_needs(cfg: Config) -> None:
@@ -625,7 +628,7 @@ def _validate_metric_needs(cfg: Config) -> None:
     for name in cfg.eval.metrics:
         for need in registry.METRICS.info(name)["needs"]:
             if _has(cfg, need) is False:
-                raise ConfigError(f"eval.metrics: {name} needs {_NEED_WORDS[need]}; this run's "
+                raise ConfigError(f"eval.metrics: {name} needs {_need_words(need)}; this run's "
                                   f"data ({cfg.data.name}) has none: leave {name} out "
                                   f"(e.g. eval.metrics=[\"w1\"])")
 
@@ -651,7 +654,7 @@ def summary(cfg: Config) -> str:
 def _data_words(data: DataConfig) -> str:
     """'8-mode ring (std 0.01)', 'mnist 28×28', ...: the data set as its facts describe it."""
     facts = registry.DATASETS.info(data.name)
-    if facts["std"] is not None:  # a Gaussian mixture
+    if facts["mixture"]:
         modes = facts["modes"] if facts["modes"] is not None else len(data.means)
         std = data.std if data.std is not None else facts["std"]
         return f"{modes}-mode {data.name} (std {std:g})"

