@@ -82,7 +82,7 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
 
     from gankit import run
     from gankit.bench.runner import same_config
-    from gankit.metrics.stacked import kl_to_uniform, mode_histogram
+    from gankit.metrics.stacked import kl_to_uniform, stacked_mode_counts
     from gankit.train.checkpoint import FILENAME
 
     torch.set_num_threads(1)
@@ -120,7 +120,7 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
         if tr.step % curve_every and tr.step != steps:
             return
         t0 = time.perf_counter()
-        counts = mode_histogram(tr.task, tr.sample(curve_n, seed=123))
+        counts = stacked_mode_counts(tr.task, tr.sample(curve_n, seed=123))
         curve.append((tr.step, float((counts > 0).sum()), kl_to_uniform(counts)))
         spent_on_curve += time.perf_counter() - t0
         print(f"{method} seed {seed}: step {tr.step:,} of {steps:,}, {curve[-1][1]:.0f} modes "
@@ -144,7 +144,7 @@ def ceiling() -> dict:
     same for every preset: the test stacks and the classifier do not depend on the nets)."""
     import torch
 
-    from gankit.metrics.stacked import kl_to_uniform, mode_histogram
+    from gankit.metrics.stacked import kl_to_uniform, stacked_mode_counts
     from gankit.tasks import build_task
 
     torch.set_num_threads(1)
@@ -152,7 +152,7 @@ def ceiling() -> dict:
     if path.exists():
         return json.loads(path.read_text())
     task = build_task(cell_config("GAN", 0, 1))
-    counts = mode_histogram(task, task.real_samples(N_EVAL, 0))
+    counts = stacked_mode_counts(task, task.real_samples(N_EVAL, 0))
     out = {"modes": float((counts > 0).sum()), "kl": kl_to_uniform(counts),
            "accuracy": task.classifier().accuracy}
     path.parent.mkdir(parents=True, exist_ok=True)

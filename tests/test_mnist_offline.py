@@ -167,12 +167,12 @@ def test_real_stacked_mnist_fills_the_modes_through_the_shipped_network():
     """2,600 real stacks hit about 1000·(1 − e^−2.6) ≈ 926 of the 1,000 modes when the classifier
     is right; a wrong channel order or a weak network would lose many."""
     from gankit.config import load_preset
-    from gankit.metrics.stacked import kl_to_uniform, mode_histogram
+    from gankit.metrics.stacked import kl_to_uniform, stacked_mode_counts
     from gankit.tasks import build_task
 
     task = build_task(load_preset("stacked-mnist-dcgan").with_overrides({"data.n_train": 100}))
     assert task.classifier().accuracy >= 0.99
-    counts = mode_histogram(task, task.real_samples(2600, 0))
+    counts = stacked_mode_counts(task, task.real_samples(2600, 0))
     assert 880 <= int((counts > 0).sum()) <= 960
     assert kl_to_uniform(counts) < 1.0
 

@@ -15,7 +15,7 @@ from gankit.data.stacked import mode_of
 from gankit.metrics.registry import register
 
 
-def mode_histogram(task, x: Tensor) -> Tensor:
+def stacked_mode_counts(task, x: Tensor) -> Tensor:
     """Counts per mode, cached per tensor (several metrics read the same samples)."""
     cache = task.cache.setdefault("modes", {})
     if id(x) in cache and cache[id(x)][0] is x:
@@ -36,22 +36,22 @@ def kl_to_uniform(counts: Tensor) -> float:
 
 @register("stacked_modes", higher_is_better=True, needs=("stacked",), title="modes", digits=1)
 def _modes(fake, real, task) -> float:
-    return float((mode_histogram(task, fake) > 0).sum())
+    return float((stacked_mode_counts(task, fake) > 0).sum())
 
 
 @register("stacked_kl", higher_is_better=False, needs=("stacked",), title="KL", digits=2)
 def _kl(fake, real, task) -> float:
-    return kl_to_uniform(mode_histogram(task, fake))
+    return kl_to_uniform(stacked_mode_counts(task, fake))
 
 
 @register("stacked_modes_real", higher_is_better=True, needs=("stacked",),
           title="real-data modes", digits=1)
 def _modes_real(fake, real, task) -> float:
-    return float((mode_histogram(task, real) > 0).sum())
+    return float((stacked_mode_counts(task, real) > 0).sum())
 
 
 @register("stacked_kl_real", higher_is_better=False, needs=("stacked",),
           title="real-data KL")
 def _kl_real(fake, real, task) -> float:
-    return kl_to_uniform(mode_histogram(task, real))
+    return kl_to_uniform(stacked_mode_counts(task, real))
 
