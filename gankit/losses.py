@@ -185,8 +185,6 @@ register_loss("least_squares",
               Objective(discriminator_least_squares, fake_only(generator_least_squares)),
               critic=True)
 register_penalty("gp", gradient_penalty)
-#: Objectives whose D output is a critic score rather than a log-odds.
-CRITIC_LOSSES = ("wasserstein", "hinge", "least_squares")
 
 
 def _given_from_python(*outputs: Tensor) -> Tensor:

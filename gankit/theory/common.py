@@ -85,12 +85,6 @@ def logits_of(D: nn.Module, x: np.ndarray | Tensor) -> np.ndarray:
     return D(x).double().numpy()
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
 def save_figure(fig, path) -> str:
     """Save a figure as a 256-colour PNG (the docs keep each figure well under 250 KB)."""
     import io
