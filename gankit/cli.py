@@ -196,7 +196,7 @@ def _run_training(trainer) -> None:
               f"{trainer.fast.describe()} (step {trainer.step} of {total})", highlight=False)
     with Progress(*columns, console=out, transient=False) as progress:
         task_id = progress.add_task("train", total=total, completed=trainer.step, stats="")
-        finished = run.train(trainer, _progress_hook(progress, task_id), release=False)
+        finished = run.train_run(trainer, _progress_hook(progress, task_id), release=False)
     if not finished:
         err.print(f"stopped by {trainer.stop_signal} at step {trainer.step}; checkpoint saved. "
                   f"Continue with: gankit resume {trainer.run_dir}", highlight=False,
@@ -302,7 +302,7 @@ def resume(
     from gankit import run
 
     with stage(f"opening {run_dir}", "nothing was changed"):
-        trainer = run.open_run(run_dir, steps, trust_code=trust_code)
+        trainer = run.open_trainer(run_dir, steps, trust_code=trust_code)
     try:
         _resume(trainer, run_dir)
     finally:
@@ -328,6 +328,9 @@ def eval_(
         "--inception-weights", help="Local TorchScript Inception weights: adds fid_inception.")
     ] = None,
     trust_code: Annotated[bool, TRUST_CODE] = False,
+    metrics: Annotated[str | None, typer.Option(
+        "--metrics", help="Comma-separated metric names to evaluate instead of the run's own "
+        "eval.metrics (any registered metric, or an import path).")] = None,
 ) -> None:
     """Evaluate a run's latest checkpoint: write metrics.json and print the table.
 
@@ -337,7 +340,10 @@ def eval_(
 
     require_single("gankit eval")
     with stage(f"opening {run_dir}", "nothing was changed"):
-        trainer = run.open_run(run_dir, write=False, trust_code=trust_code)
+        trainer = run.open_trainer(run_dir, write=False, trust_code=trust_code)
+    if metrics is not None:  # named here, by the user: checked as any config's metrics are
+        names = [m.strip() for m in metrics.split(",") if m.strip()]
+        trainer.cfg = trainer.task.cfg = trainer.cfg.with_overrides({"eval.metrics": names})
     if inception_weights is not None:
         from gankit.metrics.inception import with_inception
 
