@@ -34,7 +34,9 @@ from gankit.errors import GankitError
 from gankit.train import distributed
 
 PLAYERS = ("discriminator", "generator")
-NONE = 2**62  # "no non-finite loss yet" (a step number no run reaches; MIN-reducible over ranks)
+#: The first non-finite step of a player that has had none: a step no run reaches (so the
+#: minimum over ranks is the earliest bad step of any).
+NEVER = 2**62
 
 
 class NonFiniteError(GankitError):
@@ -46,7 +48,7 @@ class NonFiniteGuard:
         self.trainer = trainer
         self.skip = trainer.cfg.train.on_nonfinite == "skip"
         device = trainer.device
-        self.first = torch.full((len(PLAYERS),), NONE, dtype=torch.int64, device=device)
+        self.first = torch.full((len(PLAYERS),), NEVER, dtype=torch.int64, device=device)
         self.bad_steps = torch.zeros((), dtype=torch.int64, device=device)
         self.last_checkpoint: tuple[Path, int] | None = None
 
@@ -55,7 +57,7 @@ class NonFiniteGuard:
         """opt.step(), recording (and under "skip", skipping) a non-finite loss."""
         i = PLAYERS.index(player)
         bad = ~torch.isfinite(loss.detach())
-        step = torch.where(bad, self.trainer.step + 1, NONE)
+        step = torch.where(bad, self.trainer.step + 1, NEVER)
         self.first[i] = torch.minimum(self.first[i], step)
         if not self.skip:
             opt.step()
@@ -88,7 +90,7 @@ class NonFiniteGuard:
         if self.skip:
             return
         first = distributed.all_reduce(self.first, "min").tolist()
-        if min(first) < NONE:
+        if min(first) < NEVER:
             bad = min(first)
             who = " and ".join(p for p, s in zip(PLAYERS, first) if s == bad)
             raise NonFiniteError(
