@@ -1,4 +1,4 @@
-"""Nothing lost, ever (issue 12): bad inputs and faults, each one readable line and exit code 2,
+"""Nothing lost, ever: bad inputs and faults, each one readable line and exit code 2,
 never a traceback; --force deletes only what gankit wrote; one writer per run folder; readers
 never rewrite a run; a torn log, a full disk or an untrusted run folder do no harm."""
 

@@ -75,7 +75,7 @@ def test_ml_loss_is_capped_and_finite():
 
 
 def test_objectives_registry_pairs_the_same_d_loss():
-    log_losses = ("minimax", "nonsaturating", "ml")  # critics (issue 5): tests/test_objectives.py
+    log_losses = ("minimax", "nonsaturating", "ml")  # critics: tests/test_objectives.py
     assert set(log_losses) <= set(OBJECTIVES)
     assert all(OBJECTIVES[n].d_loss is discriminator_loss for n in log_losses)
     assert OBJECTIVES["minimax"].g_loss.__wrapped__ is generator_minimax
