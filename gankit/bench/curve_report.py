@@ -75,6 +75,25 @@ def markdown(plan: Plan, summary: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _header(plan: Plan, info: dict[str, Any], tail_from: int, tail: float,
+            radius: dict[str, float]) -> str:
+    """The provenance and the reading instructions above a curve suite's table."""
+    return (f"Suite `{plan.suite.name}`, protocol `{plan.protocol.name}`"
+            f"{' (--quick)' if plan.quick else ''}: {plan.protocol.note}.  \n"
+            f"Command: `{info['command']}`  \nMachine: {info['machine']}  \n"
+            f"Date: {info['date']}; {info['jobs']} processes, "
+            f"{info['wall_seconds'] / 60:.1f} min wall time{reused_note(info)}.  \n"
+            f"Mean ± std over seeds of each seed's mean over its evaluations at steps ≥ "
+            f"{tail_from:,} (the last {tail:.0%}); reverse KL over those of them with "
+            "at least one high-quality sample (the share without one is in results.json, "
+            "`no_hq_share`); *paper*: the published result. "
+            "Mode hops: changes, between consecutive evaluations, of the mode holding most "
+            "of the samples near a mode (within "
+            + ", ".join(f"{r:.2f}" for r in radius.values())
+            + ", a quarter of the closest spacing of two modes), when it holds most of "
+            "them.\n\n")
+
+
 def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
                   info: dict[str, Any]) -> dict[str, Path]:
     """table.md, results.json and the three figures under `out`."""
@@ -89,23 +108,8 @@ def write_outputs(plan: Plan, results: list[dict[str, Any]], out: Path,
     add_near_counts(results, out / "cells", centres)
     radius = {d: near_radius(c) for d, c in centres.items()}
     summary = summarize(plan, results)
-    steps = results[0]["steps"]
-    tail_from = round((1 - spec.tail) * steps)
-    header = (f"Suite `{plan.suite.name}`, protocol `{plan.protocol.name}`"
-              f"{' (--quick)' if plan.quick else ''}: {plan.protocol.note}.  \n"
-              f"Command: `{info['command']}`  \nMachine: {info['machine']}  \n"
-              f"Date: {info['date']}; {info['jobs']} processes, "
-              f"{info['wall_seconds'] / 60:.1f} min wall time{reused_note(info)}.  \n"
-              f"Mean ± std over seeds of each seed's mean over its evaluations at steps ≥ "
-              f"{tail_from:,} (the last {spec.tail:.0%}); reverse KL over those of them with "
-              "at least one high-quality sample (the share without one is in results.json, "
-              "`no_hq_share`); *paper*: the published result. "
-              "Mode hops: changes, between consecutive evaluations, of the mode holding most "
-              "of the samples near a mode (within "
-              + ", ".join(f"{r:.2f}" for r in radius.values())
-              + ", a quarter of the closest spacing of two modes), when it holds most of "
-              "them.\n\n")
     paths = {"table": out / "table.md", "json": out / "results.json"}
+    header = _header(plan, info, round((1 - spec.tail) * results[0]["steps"]), spec.tail, radius)
     paths["table"].write_text(header + markdown(plan, summary))
     cells = [{k: v for k, v in r.items() if k != "config"} for r in results]
     paths["json"].write_text(json.dumps(strict_json(

@@ -35,7 +35,6 @@ from gankit.tasks.protocol import Task
 from gankit.train import distributed, ema, fastpath
 from gankit.train.checkpoint import (
     FILENAME,
-    load_checkpoint,
     load_module_state,
     save_checkpoint,
 )
@@ -205,8 +204,9 @@ class Trainer:
         if self.cfg.train.unroll:  # G's loss sees D after train.unroll functional D steps
             loss = unrolled_g_loss(self, fake)
         else:  # relativistic losses see D's outputs on the last D step's real batch
-            real_out = self.nets.D_fast(self.last_real_batch()) if uses_real(self.objective) else None
-            loss = self.objective.g_loss(real_out, self.nets.D_fast(fake))
+            D = self.nets.D_fast
+            real_out = D(self.last_real_batch()) if uses_real(self.objective) else None
+            loss = self.objective.g_loss(real_out, D(fake))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.guard.step(self.opt_g, loss, "generator")
@@ -320,7 +320,7 @@ class Trainer:
             try:
                 with open(path, "a") as f:
                     f.write(json.dumps(record) + "\n")
-            except OSError as e:  # a full disk: name the log (run.train reports it)
+            except OSError as e:  # a full disk: name the log (run.train_run reports it)
                 raise OSError(e.errno, e.strerror, str(path)) from None
         if self.tensorboard is not None:
             if isinstance(self.tensorboard, functools.partial):  # first record: make the writer
@@ -441,34 +441,5 @@ class Trainer:
         if self.device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
         self._lr_factor = float("nan")  # re-derive the learning rate from the step
-        fastpath.set_kernels((self.opt_g, self.opt_d), self.nets.fast)  # this run's, not the saver's
+        fastpath.set_kernels((self.opt_g, self.opt_d), self.fast)  # this run's, not the saver's
         self.guard.saved(path, self.step)  # the last good checkpoint
-
-    @classmethod
-    def from_checkpoint(
-        cls, run_dir: Path, task_factory: Callable[[Config], Task], cfg: Config | None = None,
-        keep_metrics: bool = True, check: Callable[[Config], None] | None = None, **modules: Any,
-    ) -> Trainer:
-        """Rebuild a trainer from run_dir/checkpoint.pt (its own config unless one is given).
-
-        `check(cfg)` runs before anything is built (e.g. refusing code the config names);
-        `modules`: G, D, objective passed from Python, as for a new Trainer."""
-        path = Path(run_dir) / FILENAME
-        state = load_checkpoint(path)
-        if cfg is None:
-            cfg = Config.from_toml(state["config"], source=f"the config inside {path}")
-        if check is not None:
-            check(cfg)
-        trainer = cls(cfg, task_factory(cfg), run_dir, **modules)
-        trainer.load_state(state, path)
-        if keep_metrics:
-            trainer.truncate_log()
-        return trainer
-
-    def truncate_log(self) -> None:
-        """Drop log lines written after the checkpoint: the resumed run will write them again."""
-        if self.run_dir is None:
-            return
-        from gankit.rundir import trim_log  # drops a torn last line too
-
-        trim_log(self.run_dir / "metrics.jsonl", self.step)
