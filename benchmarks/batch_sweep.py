@@ -7,8 +7,8 @@ which reports samples/s and its peak RSS before and after training, for the toy 
 bisection (to a multiple of 8) finds the largest batch that fits, with
 torch.cuda.max_memory_allocated per size; the 64×64 DCGAN is added.
 
-    python benchmarks/batch_sweep.py             # the CPU sweep here, the GPU sweep on CUDA
-    python benchmarks/batch_sweep.py --no-write
+    python -m benchmarks.batch_sweep             # the CPU sweep here, the GPU sweep on CUDA
+    python -m benchmarks.batch_sweep --no-write
 """
 
 from __future__ import annotations
@@ -19,16 +19,11 @@ import json
 import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import provenance, write_section
-from speed import NO_GPU, Model, Synthetic, fmt, models
-
+from benchmarks.report import ROOT, provenance, write_section
+from benchmarks.speed import NO_GPU, Model, Synthetic, fmt, models, steps_per_second
 from gankit.train.loop import Trainer
 from gankit.train.memory import peak_memory, reset_peak
 
@@ -44,19 +39,7 @@ def measure(m: Model, batch: int, device: torch.device, seconds: float,
                                                              *[1] * (m.data.dim() - 1))
     reset_peak(device)
     before, kind = peak_memory(device)
-    trainer = Trainer(cfg, Synthetic(data))
-    for _ in range(3):
-        trainer.train_step()
-    trainer.acc.tolist()
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    sync()
-    n, start = 0, time.perf_counter()
-    while n < 3 or time.perf_counter() - start < seconds:
-        trainer.train_step()
-        n += 1
-    trainer.acc.tolist()
-    sync()
-    speed = n * batch / (time.perf_counter() - start)
+    speed = batch * steps_per_second(Trainer(cfg, Synthetic(data)), seconds)
     after, _ = peak_memory(device)
     return {"batch": batch, "samples_per_s": speed, "peak_mib": after,
             "before_mib": before, "kind": kind}
@@ -80,9 +63,9 @@ def cpu_sweep(args) -> list[str]:
     for key, sizes in CPU_SIZES.items():
         for batch in sizes:
             done = subprocess.run(
-                [sys.executable, __file__, "--child", key, "--batch", str(batch), "--seconds",
-                 str(args.seconds)], capture_output=True, text=True, check=True,
-                env={**os.environ, "OMP_NUM_THREADS": "1"})
+                [sys.executable, "-m", "benchmarks.batch_sweep", "--child", key, "--batch",
+                 str(batch), "--seconds", str(args.seconds)], capture_output=True, text=True,
+                check=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
             r = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(f"| {names[key]} | cpu, 1 thread | {batch} | {fmt(r['samples_per_s'])} | "
                         f"{r['peak_mib']:.0f} (before training: {r['before_mib']:.0f}) |")

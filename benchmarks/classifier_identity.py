@@ -11,7 +11,7 @@ re-measuring. Machine-trained classifiers differ between machines (thread schedu
 kernels change the float rounding), so this holds on the machine that measured them; elsewhere the
 script reports the difference. About 4 minutes of one core.
 
-    python benchmarks/classifier_identity.py             # writes section `classifier-identity`
+    python -m benchmarks.classifier_identity             # writes section `classifier-identity`
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import provenance, write_section
+from benchmarks.report import provenance, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the commit that measured the first of those numbers (the images-tuning table's first rows)

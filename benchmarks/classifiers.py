@@ -1,8 +1,8 @@
 """Train the domain classifiers that ship with gankit (MNIST, Fashion-MNIST at 28×28), once.
 
-    nice -n 10 python benchmarks/classifiers.py --data mnist          # about 5 min on 1 thread
-    nice -n 10 python benchmarks/classifiers.py --data fashion-mnist
-    python benchmarks/classifiers.py --report   # only rewrite the BENCHMARKS.md section
+    nice -n 10 python -m benchmarks.classifiers --data mnist          # about 5 min on 1 thread
+    nice -n 10 python -m benchmarks.classifiers --data fashion-mnist
+    python -m benchmarks.classifiers --report   # only rewrite the BENCHMARKS.md section
 
 Each run trains gankit's DomainCNN with its own recipe (gankit.metrics.classifier, seed 0, one
 torch thread, so a rerun on the same software gives the same weights), measures the test
@@ -17,20 +17,15 @@ import argparse
 import datetime
 import fcntl
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from gankit.bench.tables import machine as bench_machine  # noqa: E402
-from gankit.config import load_preset  # noqa: E402
-from gankit.data.images import load_image_set  # noqa: E402
-from gankit.metrics.classifier import (  # noqa: E402
+from gankit.bench.tables import machine as bench_machine
+from gankit.config import load_preset
+from gankit.data.sets import load_image_set
+from gankit.metrics.classifier import (
     MANIFEST,
     RECIPE,
     WEIGHTS_DIR,
@@ -39,6 +34,7 @@ from gankit.metrics.classifier import (  # noqa: E402
     train_classifier,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 PRESET = {"mnist": "mnist-dcgan", "fashion-mnist": "fashion-dcgan"}
 SECTION = "classifiers"
 
@@ -57,7 +53,7 @@ def train(name: str, seed: int) -> dict:
             "recipe": RECIPE, "data_checksum": data.checksum(), "n_train": len(data.train_x),
             "n_test": len(data.test_x), "accuracy": clf.accuracy, "seed": seed,
             "train_seconds": round(seconds, 1),
-            "command": f"nice -n 10 python benchmarks/classifiers.py --data {name}",
+            "command": f"nice -n 10 python -m benchmarks.classifiers --data {name}",
             "machine": bench_machine(),
             "torch": torch.__version__,
             "date": datetime.date.today().isoformat()}
@@ -88,7 +84,7 @@ def section() -> str:
 
 
 def write_section() -> None:
-    from report import write_section as write
+    from benchmarks.report import write_section as write
 
     write(SECTION, section())
 
@@ -108,7 +104,7 @@ def record_fixed(samples: Path) -> dict:
     fd = frechet_distance(clf.features_and_logits(fake)[0], clf.features_and_logits(real)[0])
     out = {"fd_classifier": fd, "samples": samples.name, "n_fake": len(fake), "n_real": 2000,
            "classifier_sha256": file_sha256(clf.path),
-           "command": f"python benchmarks/classifiers.py --fixed-samples tests/data/{samples.name}"}
+           "command": f"python -m benchmarks.classifiers --fixed-samples tests/data/{samples.name}"}
     (ROOT / "tests" / "data" / "fd_fixed.json").write_text(json.dumps(out, indent=1) + "\n")
     return out
 

@@ -3,10 +3,10 @@ recorded under the recipe's former name are still re-used) and the DCGAN recipe,
 loss, each trained for a fixed wall-clock budget; writes the `images` section of BENCHMARKS.md and a
 final fixed-noise grid of every cell to docs/images/.
 
-    python benchmarks/images.py --minutes 30 --jobs 2   # the protocol, two cells at once
-    python benchmarks/images.py --minutes 4 --pretrain-samples 2000   # a reduced run
+    python -m benchmarks.images --minutes 30 --jobs 2   # the protocol, two cells at once
+    python -m benchmarks.images --minutes 4 --pretrain-samples 2000   # a reduced run
     # one row of the images-tuning table:
-    python benchmarks/images.py --minutes 8 --recipes dcgan --losses nonsaturating --tuning "fp32"
+    python -m benchmarks.images --minutes 8 --recipes dcgan --losses nonsaturating --tuning "fp32"
 
 Per cell: fd_classifier beside the reference ladder (real-vs-real floor, noisy σ = 0.1, blurred),
 KID, classifier Inception Score, classes present and class KL, generator steps done and wall time,
@@ -19,13 +19,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import command_line, git_commit, provenance, write_section
-
+from benchmarks.report import command_line, git_commit, provenance, write_section
+from gankit.bench.cells import decide
 from gankit.bench.engine import run_parallel, train_cell
 from gankit.bench.tables import machine as bench_machine
 
@@ -64,8 +61,9 @@ def one_cell(recipe: str, loss: str, seed: int, minutes: float, threads: int,
             record, grid_png = out / f"{old}.json", out / f"fashion-{old}.png"
     if record.exists() and grid_png.exists():  # a finished cell of the same protocol is re-used
         done = json.loads(record.read_text())
-        if (done["config"] == cfg.to_toml() and done["minutes"] == minutes
-                and done.get("metric_network") == metric_network()):
+        kept = {"minutes": done["minutes"], "metric_network": done.get("metric_network")}
+        asked = {"minutes": minutes, "metric_network": metric_network()}
+        if decide(done["config"], cfg.to_toml(), kept, asked).action == "reuse":
             if grid_png.name != f"fashion-{name}.png":  # the caller copies the new name
                 (out / f"fashion-{name}.png").write_bytes(grid_png.read_bytes())
             return {"seed": seed, **done["row"], "recipe": recipe, "reused": True}

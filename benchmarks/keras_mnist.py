@@ -1,7 +1,7 @@
 """The Keras MNIST GAN of "An Annotated Proof of Generative Adversarial Networks with
 Implementation Notes" against gankit's DCGAN preset, on MNIST, at equal wall clock.
 
-    nice -n 10 python benchmarks/keras_mnist.py --minutes 4 --pretrain-samples 2000
+    nice -n 10 python -m benchmarks.keras_mnist --minutes 4 --pretrain-samples 2000
 
 Both cells run at the same time on one torch thread each, each stopped after `--minutes` of its
 own CPU time (the Keras recipe's D pretraining included): on a machine shared with other jobs,
@@ -18,12 +18,10 @@ import json
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import provenance, write_section
+from benchmarks.report import provenance, write_section
+from gankit.bench.engine import run_parallel
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "images"
@@ -65,7 +63,7 @@ def one_cell(recipe: str, minutes: float, n_eval: int, pretrain: int | None) -> 
         if time.process_time() - cpu0 >= minutes * 60:
             tr.request_stop("budget")
 
-    run.train(trainer, stop_at_budget)
+    run.train_run(trainer, stop_at_budget)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
     result = run.evaluate(trainer)
     written = run.render(trainer)
@@ -97,9 +95,8 @@ def main() -> None:
     args = ap.parse_args()
     todo = [] if args.report else (args.recipe or list(LABEL))
     if todo:
-        with ProcessPoolExecutor(len(todo)) as pool:
-            list(pool.map(one_cell, todo, (args.minutes,) * len(todo),
-                          (args.n_eval,) * len(todo), (args.pretrain_samples,) * len(todo)))
+        calls = [(recipe, args.minutes, args.n_eval, args.pretrain_samples) for recipe in todo]
+        list(run_parallel(one_cell, calls, len(todo)))
     rows = [json.loads((RESULTS / f"{r}.json").read_text()) for r in LABEL]
     asked = {"minutes": args.minutes, "n_eval": args.n_eval,
              "pretrain_samples": args.pretrain_samples}

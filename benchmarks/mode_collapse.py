@@ -4,7 +4,7 @@ output folders of `gankit bench unrolled` / `gankit bench pacgan-grid`, and copi
 
     gankit bench unrolled --seeds 3 --jobs 2 --out runs/bench/unrolled
     gankit bench pacgan-grid --seeds 3 --steps 10000 --jobs 2 --out runs/bench/pacgan-grid
-    python benchmarks/mode_collapse.py runs/bench/unrolled runs/bench/pacgan-grid \
+    python -m benchmarks.mode_collapse runs/bench/unrolled runs/bench/pacgan-grid \
         --headline "..." --note "..."
 
 The headline sentences are the reader's summary of the tables below them; they are given on the
@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import embed_figure, git_commit, write_section
-
-from gankit.bench.tables import reused_note
+from benchmarks.report import (
+    bench_provenance,
+    embed_figure,
+    git_commit,
+    script,
+    write_bench_section,
+)
 
 FIGURES = {"scatter_grid": "scatter grid: methods × steps, seed 0",
            "mode_shares": "mode-hopping chart: the share of samples near each mode against the "
@@ -48,13 +49,9 @@ def block(folder: Path) -> str:
     else:
         steps_line = f"Steps: {shown} per run.  "
     lines = [f"### `gankit bench {info['suite']}`, protocol `{info['protocol']}`", "",
-             f"Command: `{info['command']}`  ",
-             f"Machine: {info['machine']}  ",
-             f"Date: {info['date']}; {info['jobs']} processes, "
-             f"{info['wall_seconds'] / 60:.0f} min wall time for this invocation"
-             f"{reused_note(info)} (a 2-core machine shared with other jobs: the s / run column "
-             "is each cell's own training time).  ",
-             f"Protocol: {info['protocol_note']}.  ", steps_line, note, "", table.rstrip(), ""]
+             *bench_provenance(info, " for this invocation", "a 2-core machine shared with "
+                               "other jobs: the s / run column is each cell's own training time"),
+             steps_line, note, "", table.rstrip(), ""]
     for stem, caption in FIGURES.items():
         for figure in sorted(folder.glob(f"{stem}*.png")):
             name = f"mode-collapse-{info['suite']}-{figure.stem.replace('_', '-')}.png"
@@ -69,24 +66,16 @@ def main() -> None:
                     help="one sentence of the summary (repeatable)")
     ap.add_argument("--note", default="", help="a paragraph after the summary")
     args = ap.parse_args()
-    body = ["## Mode collapse over training: the unrolled GAN's ring and PacGAN's grid", "",
-            f"Written by `python benchmarks/{Path(__file__).name} "
-            f"{' '.join(str(f) for f in args.folders)} --headline ...` (the whole command, "
-            "headlines included, is kept in benchmarks/results/mode-collapse-command.sh) at "
-            f"commit {git_commit()} from the output folders of the `gankit bench` commands below. "
-            "Every cell is evaluated along training on the same latent draws; the tables "
-            "average each seed's evaluations over the last 20 % of its steps, then show mean ± "
-            "std over seeds. *Italics*: the paper's result. See docs/mode_collapse.md for which "
-            "claim each figure tests.", ""]
-    body += [f"- {h}" for h in args.headline]
-    if args.headline:
-        body.append("")
-    if args.note:
-        body += [args.note, ""]
-    body += [block(folder) for folder in args.folders]
-    path = write_section("mode-collapse", "\n".join(body))
-    print(f"wrote the mode-collapse section of {path}")
-
+    intro = ["## Mode collapse over training: the unrolled GAN's ring and PacGAN's grid", "",
+             f"Written by `{script()} {' '.join(str(f) for f in args.folders)} --headline ...` "
+             "(the whole command, headlines included, is kept in "
+             f"benchmarks/results/mode-collapse-command.sh) at commit {git_commit()} from the "
+             "output folders of the `gankit bench` commands below. Every cell is evaluated along "
+             "training on the same latent draws; the tables average each seed's evaluations over "
+             "the last 20 % of its steps, then show mean ± std over seeds. *Italics*: the paper's "
+             "result. See docs/mode_collapse.md for which claim each figure tests.", "",
+             *[f"- {h}" for h in args.headline], *([""] if args.headline else [])]
+    write_bench_section("mode-collapse", intro, args.note, args.folders, block)
 
 if __name__ == "__main__":
     main()

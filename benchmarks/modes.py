@@ -2,7 +2,7 @@
 runs (their results.json), and copies their panel figures into docs/.
 
     gankit bench toy --protocol cpu --seeds 5 --steps 1000 --jobs 2 --out runs/bench/toy-cpu
-    python benchmarks/modes.py runs/bench/toy-cpu [more bench folders ...] [--note TEXT]
+    python -m benchmarks.modes runs/bench/toy-cpu [more bench folders ...] [--note TEXT]
 
 The bench folders keep their cells, so re-running `gankit bench` with more seeds or steps and
 then this script updates the section without redoing finished runs.
@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import embed_figure, git_commit, write_section
-
-from gankit.bench.tables import reused_note, table_from_results
+from benchmarks.report import (
+    bench_provenance,
+    embed_figure,
+    git_commit,
+    script,
+    write_bench_section,
+)
+from gankit.bench.tables import table_from_results
 
 
 def block(folder: Path) -> str:
@@ -28,14 +30,9 @@ def block(folder: Path) -> str:
     info = results["provenance"]
     table = table_from_results(results)
     steps = {f"{s['steps']:,}" for s in results["summary"]}
-    title = f"### Suite `{info['suite']}`, protocol `{info['protocol']}`"
-    lines = [title, "",
-             f"Command: `{info['command']}`  ",
-             f"Machine: {info['machine']}  ",
-             f"Date: {info['date']}; {info['jobs']} processes, "
-             f"{info['wall_seconds'] / 60:.0f} min wall time{reused_note(info)} (a machine "
-             "shared with other jobs: times are not speeds).  ",
-             f"Protocol: {info['protocol_note']}.  "]
+    lines = [f"### Suite `{info['suite']}`, protocol `{info['protocol']}`", "",
+             *bench_provenance(info, "", "a machine shared with other jobs: times are not "
+                               "speeds")]
     if info.get("paper_steps"):
         lines.append(f"Steps: {', '.join(sorted(steps))} per run — fewer than the paper's "
                      f"{info['paper_steps']:,}.  ")
@@ -54,20 +51,13 @@ def main() -> None:
     ap.add_argument("folders", nargs="+", type=Path, help="output folders of `gankit bench`")
     ap.add_argument("--note", default="", help="a paragraph added below the heading")
     args = ap.parse_args()
-    body = ["## Mode collapse: GAN, unrolled GAN, PacGAN, WGAN, WGAN-GP", "",
-            f"Written by `python benchmarks/{Path(__file__).name} "
-            f"{' '.join(str(f) for f in args.folders)}` at commit {git_commit()} from the "
-            "output folders of the `gankit bench` commands below. Mean ± std over seeds; "
-            "columns in *italics* are the published numbers of the same method (PacGAN, Lin et "
-            "al. 2018, and the VEEGAN and Unrolled-GAN rows it quotes) under the paper's "
-            "protocol. See docs/mode_collapse.md for what the numbers show.",
-            ""]
-    if args.note:
-        body += [args.note, ""]
-    body += [block(folder) for folder in args.folders]
-    path = write_section("modes", "\n".join(body))
-    print(f"wrote the modes section of {path}")
-
+    intro = ["## Mode collapse: GAN, unrolled GAN, PacGAN, WGAN, WGAN-GP", "",
+             f"Written by `{script()} {' '.join(str(f) for f in args.folders)}` at commit "
+             f"{git_commit()} from the output folders of the `gankit bench` commands below. Mean "
+             "± std over seeds; columns in *italics* are the published numbers of the same method "
+             "(PacGAN, Lin et al. 2018, and the VEEGAN and Unrolled-GAN rows it quotes) under "
+             "the paper's protocol. See docs/mode_collapse.md for what the numbers show.", ""]
+    write_bench_section("modes", intro, args.note, args.folders, block)
 
 if __name__ == "__main__":
     main()

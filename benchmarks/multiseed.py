@@ -8,7 +8,7 @@ maxout, non-saturating loss, Adam written out functionally) on the 25-mode grid;
 protocol's nets (BatchNorm G, maxout D) are not vmapped: BatchNorm's running statistics are
 updated in place, which vmap cannot batch without rewriting the layer.
 
-    python benchmarks/multiseed.py --device cuda --seeds 8 --seconds 3
+    python -m benchmarks.multiseed --device cuda --seeds 8 --seconds 3
 """
 
 from __future__ import annotations

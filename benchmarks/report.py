@@ -11,11 +11,13 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from gankit.bench.tables import machine as bench_machine
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "BENCHMARKS.md"
 HEADER = (
     "# gankit benchmarks\n\n"
     "Every number below was written by the script named in its section.\n"
@@ -39,6 +41,11 @@ def git_commit() -> str:
 PROSE_OPTIONS = ("--note", "--headline", "--title")
 
 
+def script() -> str:
+    """How the running script is started: `python -m benchmarks.NAME`."""
+    return f"python -m benchmarks.{Path(sys.argv[0]).stem}"
+
+
 def command_line() -> str:
     """The command that is running, for a section's provenance line; the values of prose options
     (which appear in the section anyway) are shortened to "..."."""
@@ -46,7 +53,7 @@ def command_line() -> str:
     for arg in sys.argv[1:]:
         args.append("..." if hide else arg)
         hide = arg in PROSE_OPTIONS
-    return "python " + shlex.join([Path(sys.argv[0]).as_posix(), *args])
+    return " ".join([script(), *([shlex.join(args)] if args else [])])
 
 
 def embed_figure(figure: Path, name: str, caption: str) -> list[str]:
@@ -56,6 +63,33 @@ def embed_figure(figure: Path, name: str, caption: str) -> list[str]:
     docs.mkdir(exist_ok=True)
     (docs / name).write_bytes(figure.read_bytes())
     return [f"![{caption}](docs/{name})", ""]
+
+
+def bench_provenance(info: dict, scope: str, remark: str) -> list[str]:
+    """The lines under a bench run's heading, from its results.json provenance: `scope` follows
+    "min wall time", `remark` (in parentheses) says what the machine was."""
+    from gankit.bench.tables import reused_note
+
+    return [f"Command: `{info['command']}`  ", f"Machine: {info['machine']}  ",
+            f"Date: {info['date']}; {info['jobs']} processes, "
+            f"{info['wall_seconds'] / 60:.0f} min wall time{scope}{reused_note(info)} "
+            f"({remark}).  ", f"Protocol: {info['protocol_note']}.  "]
+
+
+def table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    """A Markdown table's lines: the header, its rule, a line per row."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def write_bench_section(name: str, intro: list[str], note: str, folders: list[Path],
+                        block: Callable[[Path], str]) -> Path:
+    """Section `name` from output folders of `gankit bench`: the intro lines, the note, then
+    `block(folder)` for each folder."""
+    body = [*intro, *([note, ""] if note else []), *map(block, folders)]
+    path = write_section(name, "\n".join(body))
+    print(f"wrote the {name} section of {path}")
+    return path
 
 
 def write_section(name: str, body: str) -> Path:

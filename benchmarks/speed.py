@@ -15,27 +15,22 @@ Adam); with CUDA also the 64×64 DCGAN (nz 100, 64 base channels, batch 128, Ada
 the fraction of the GPU's peak dense bf16 throughput that gankit reaches: model FLOPs per image
 (torch.utils.flop_counter over one training step) × images/s ÷ peak.
 
-    python benchmarks/speed.py                # CPU here; the GPU rows on a CUDA machine
-    python benchmarks/speed.py --quick --no-write
+    python -m benchmarks.speed                # CPU here; the GPU rows on a CUDA machine
+    python -m benchmarks.speed --quick --no-write
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import provenance, write_section
-
+from benchmarks.report import provenance, write_section
 from gankit.config import Config, load_preset
 from gankit.nets import build_discriminator, build_generator
 from gankit.tasks import build_task
@@ -160,6 +155,23 @@ def cuda_sync(device: torch.device) -> Callable[[], None]:
     return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
 
 
+def trainer_sync(trainer: Trainer) -> Callable[[], None]:
+    """Wait for a trainer's queued steps: the one host read of its statistics that gankit makes
+    per log interval, then the device."""
+    def sync() -> None:
+        trainer.acc.tolist()
+        cuda_sync(trainer.device)()
+
+    return sync
+
+
+def steps_per_second(trainer: Trainer, seconds: float, warmup: int = 3) -> float:
+    """`warmup` untimed training steps, then the steps per second of one window (`windows`)."""
+    for _ in range(warmup):
+        trainer.train_step()
+    return windows(trainer.train_step, trainer_sync(trainer), seconds)
+
+
 def compare(m: Model, device: torch.device, classic_threads: dict[str, int],
             variants: dict[str, dict], seconds: float, repeats: int,
             warmup: int) -> dict[str, tuple[float, float]]:
@@ -183,14 +195,9 @@ def compare(m: Model, device: torch.device, classic_threads: dict[str, int],
         trainer = gankit_trainer(m, device, overrides)  # sets torch's threads (train.threads)
         for _ in range(warmup):
             trainer.train_step()
-        trainer.acc.tolist()
+        trainer_sync(trainer)()
         warm[name] = time.perf_counter() - started
-
-        def sync(trainer: Trainer = trainer) -> None:
-            trainer.acc.tolist()  # the one host read gankit makes per log interval
-            cuda_sync(device)()
-
-        runners[name] = (trainer.train_step, sync, torch.get_num_threads())
+        runners[name] = (trainer.train_step, trainer_sync(trainer), torch.get_num_threads())
     best = {name: 0.0 for name in runners}
     for _ in range(repeats):
         for name, (step, sync, threads) in runners.items():

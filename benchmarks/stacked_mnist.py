@@ -8,13 +8,13 @@ cell, modes counted by gankit's shipped MNIST classifier channel by channel. Two
                                    4.3 M), uniform z, two G updates per D update; 1.1–1.5 s a step
                                    (section `stacked-mnist-pacgan`)
 
-    nice -n 10 python benchmarks/stacked_mnist.py --steps 1500 --seeds 3 --jobs 2
+    nice -n 10 python -m benchmarks.stacked_mnist --steps 1500 --seeds 3 --jobs 2
 
 Per cell: modes and KL(mode histogram ‖ uniform) on 26,000 samples at the end, and modes on
 `--curve-samples` samples every `--curve-every` steps (the modes-over-steps curves). The same
 counts on 26,000 stacks of real test digits give the ceiling the classifier allows. Writes
-benchmarks/results/<section>/*.json (one per cell, re-used when its config is unchanged, and
-continued from its run folder's last checkpoint when only --steps grew),
+benchmarks/results/<section>/*.json (one per cell, re-used when gankit bench's cell rule finds
+it the same, and continued from its run folder's last checkpoint when only --steps grew),
 docs/images/<section>-modes.png and the section of BENCHMARKS.md, with the published rows beside.
 """
 
@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-import tomllib
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import provenance, write_section
+from benchmarks.report import provenance, write_section
+from gankit.bench.cells import Verdict, decide
+from gankit.bench.engine import run_parallel
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"  # one folder per section
@@ -64,16 +61,21 @@ def cell_config(method: str, seed: int, steps: int, preset: str = DEFAULT_PRESET
         "eval.n_samples": N_EVAL, "eval.metrics": ["stacked_modes", "stacked_kl"]})
 
 
-def _without_length(config: str) -> str:
-    """A cell's config less what only sets its length (steps, and the checkpoint and frame
-    intervals derived from it): what a longer run must share with a stored cell to continue it
-    rather than train again from step 0."""
-    import tomli_w
+def record_path(method: str, seed: int, preset: str) -> Path:
+    return RESULTS / PRESETS[preset][0] / f"{method.lower()}-seed{seed}.json"
 
-    raw = tomllib.loads(config)
-    for key in ("steps", "ckpt_every", "frame_every"):
-        raw.get("train", {}).pop(key, None)
-    return tomli_w.dumps(raw)
+
+def kept_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
+              preset: str = DEFAULT_PRESET) -> tuple[Verdict, dict | None]:
+    """The stored record of a cell, and what the cell rule (gankit.bench.cells) makes of it for
+    this request: its curve's interval and sample count are part of the measurement."""
+    path = record_path(method, seed, preset)
+    done = json.loads(path.read_text()) if path.exists() else None
+    setup = {"curve_every": curve_every, "curve_samples": curve_n}
+    verdict = decide(done["config"] if done else None,
+                     cell_config(method, seed, steps, preset).to_toml(),
+                     {k: done.get(k) for k in setup} if done else None, setup)
+    return verdict, done
 
 
 def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
@@ -81,25 +83,19 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
     import torch
 
     from gankit import run
-    from gankit.bench.runner import same_config
     from gankit.metrics.stacked import kl_to_uniform, stacked_mode_counts
     from gankit.train.checkpoint import FILENAME
 
     torch.set_num_threads(1)
     cfg = cell_config(method, seed, steps, preset)
-    section = PRESETS[preset][0]
-    record = RESULTS / section / f"{method.lower()}-seed{seed}.json"
-    run_dir = ROOT / "runs" / section / f"{method}-seed{seed}"
-    done = json.loads(record.read_text()) if record.exists() else None
-    # same_config: a field added to gankit since, at its default, and the prose description do
-    # not make a stored cell another experiment
-    if done and same_config(done["config"], cfg.to_toml()) and done["curve_every"] == curve_every:
+    record = record_path(method, seed, preset)
+    run_dir = ROOT / "runs" / PRESETS[preset][0] / f"{method}-seed{seed}"
+    verdict, done = kept_cell(method, seed, steps, curve_every, curve_n, preset)
+    if verdict.action == "reuse":
         return done
     trainer = None
-    if (done and done["steps"] < steps and done["curve_every"] == curve_every
-            and done["curve_samples"] == curve_n and (run_dir / FILENAME).exists()
-            and same_config(_without_length(done["config"]), _without_length(cfg.to_toml()))):
-        trainer = run.open_run(run_dir, steps=steps)
+    if verdict.action == "continue" and (run_dir / FILENAME).exists():
+        trainer = run.open_trainer(run_dir, steps=steps)
         if trainer.step == done["steps"]:
             print(f"{method} seed {seed}: continuing from step {trainer.step:,} to {steps:,}",
                   flush=True)
@@ -107,7 +103,8 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
             run.release_run(trainer)
             trainer = None
     if trainer is None:
-        print(f"{method} seed {seed}: training {steps:,} steps from step 0", flush=True)
+        print(f"{method} seed {seed}: training {steps:,} steps from step 0 ({verdict.reason})",
+              flush=True)
         done = None
         trainer = run.start(cfg, run_dir, force=True)
     curve: list[tuple[int, float, float]] = [tuple(p) for p in done["curve"]] if done else []
@@ -126,7 +123,7 @@ def one_cell(method: str, seed: int, steps: int, curve_every: int, curve_n: int,
         print(f"{method} seed {seed}: step {tr.step:,} of {steps:,}, {curve[-1][1]:.0f} modes "
               f"among {curve_n:,} samples", flush=True)
 
-    run.train(trainer, point)
+    run.train_run(trainer, point)
     train_seconds = spent_before + time.perf_counter() - started - spent_on_curve
     print(f"{method} seed {seed}: counting modes on {N_EVAL:,} samples", flush=True)
     result = run.evaluate(trainer)
@@ -158,6 +155,11 @@ def ceiling() -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out))
     return out
+
+
+def job(kind: str, *args) -> dict:
+    """One unit of work for the bench engine's processes: a cell, or the real-stack ceiling."""
+    return one_cell(*args) if kind == "cell" else ceiling()
 
 
 def figure(cells: list[dict], preset: str) -> Path:
@@ -229,28 +231,27 @@ def main() -> None:
                          "(repeatable)")
     args = ap.parse_args()
     section, nets = PRESETS[args.preset]
-    longer = [path for m in args.methods for seed in range(args.seeds)
-              if (path := RESULTS / section / f"{m.lower()}-seed{seed}.json").exists()
-              and json.loads(path.read_text())["steps"] > args.steps]
+    longer = [(m, seed, verdict) for m in args.methods for seed in range(args.seeds)
+              if (verdict := kept_cell(m, seed, args.steps, args.curve_every,
+                                       args.curve_samples, args.preset)[0]).action == "longer"]
     if longer:  # training it again at the shorter length would overwrite the longer run
-        held = json.loads(longer[0].read_text())["steps"]
-        raise SystemExit(f"{longer[0]} holds a longer run than --steps {args.steps:,} "
-                         f"({held:,} steps); ask for at least that many, or move the record "
-                         "away to train a shorter run")
+        m, seed, verdict = longer[0]
+        raise SystemExit(f"{record_path(m, seed, args.preset)} holds a longer run than --steps "
+                         f"{args.steps:,} ({verdict.reason}); ask for at least that many, or "
+                         "move the record away to train a shorter run")
     # the costliest cells first (PacGAN-m generates m times the samples per step)
     jobs = sorted(((m, s) for s in range(args.seeds) for m in args.methods),
                   key=lambda job: (-METHODS.index(job[0]), job[1]))
-    with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(one_cell, m, s, args.steps, args.curve_every, args.curve_samples,
-                               args.preset) for m, s in jobs]
-        real_f = pool.submit(ceiling)
-        cells = []
-        for f in futures:
-            c = f.result()
-            print(f"{c['method']} seed {c['seed']}: {c['modes']:.0f} modes, KL {c['kl']:.2f}, "
-                  f"{c['train_seconds']:.0f} s, curve {c['curve']}", flush=True)
-            cells.append(c)
-        real = real_f.result()
+    calls = [("cell", m, s, args.steps, args.curve_every, args.curve_samples, args.preset)
+             for m, s in jobs]
+    cells, real = [], None
+    for _, c in run_parallel(job, [*calls, ("ceiling",)], args.jobs):
+        if "method" not in c:
+            real = c
+            continue
+        print(f"{c['method']} seed {c['seed']}: {c['modes']:.0f} modes, KL {c['kl']:.2f}, "
+              f"{c['train_seconds']:.0f} s, curve {c['curve']}", flush=True)
+        cells.append(c)
     pool_size = cell_config("GAN", 0, 1, args.preset).data.n_train
     body = (
         ("## Stacked MNIST (1,000 modes), PacGAN's VEEGAN setting, shortened\n\n"
@@ -277,7 +278,7 @@ def main() -> None:
            f"{args.curve_every} steps).\n"
            if cells else
            "\n\n**Not run yet: the GAN / PacGAN2 / PacGAN4 rows.** This command measured only "
-           "the ceiling. `nice -n 10 python benchmarks/stacked_mnist.py --preset "
+           "the ceiling. `nice -n 10 python -m benchmarks.stacked_mnist --preset "
            f"{args.preset} --steps 1500 --seeds 3 --jobs 2` runs them (PacGAN-m generates m "
            "times the samples per step, so its steps cost more); the paper-length rows need a "
            "GPU.\n"))

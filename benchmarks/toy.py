@@ -2,21 +2,17 @@
 BENCHMARKS.md with mean ± std of modes / HQ / reverse KL / W1, wall time and steps per second, and
 PacGAN's Table 1 rows beside ours.
 
-    python benchmarks/toy.py --seeds 5 --jobs 2
+    python -m benchmarks.toy --seeds 5 --jobs 2
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import provenance, write_section
-
+from benchmarks.report import provenance, write_section
 from gankit.bench.engine import run_parallel, train_cell
 from gankit.bench.suites import TOY_PUBLISHED
 from gankit.bench.tables import mean_std as mean_std_of

@@ -5,20 +5,15 @@ at least 80 % high-quality samples, with training + evaluation within 3 minutes 
 Each candidate is the preset plus overrides, trained for several seeds; the table lands in the
 `demo-tuning` section of BENCHMARKS.md.
 
-    python benchmarks/tune_demo.py --seeds 3
+    python -m benchmarks.tune_demo --seeds 3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import provenance, write_section
-
+from benchmarks.report import provenance, write_section
 from gankit import run
 from gankit.bench.engine import run_parallel, train_cell
 from gankit.bench.tables import mean_std, stats

@@ -5,7 +5,7 @@ D^K(G(z)) and dropped E_x log D^K(x), which depends on θ_G through the unrolled
 script trains a preset for a few hundred steps and, at a few points, compares G's gradient with
 the term (`full`), without it (`fake_only`, the old loss) and without unrolling (`K0`):
 
-    python benchmarks/unrolled_probe.py toy-grid --unroll 5 --steps 0 100 300 [key=value ...]
+    python -m benchmarks.unrolled_probe toy-grid --unroll 5 --steps 0 100 300 [key=value ...]
 
 It prints one JSON line per probe step; nothing here is timed.
 """

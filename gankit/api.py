@@ -170,7 +170,7 @@ def fit(G: nn.Module | str | None = None, D: nn.Module | str | None = None, data
         return build_task(cfg, data_obj)
 
     if resume and out is not None and (Path(out) / FILENAME).exists():
-        trainer = run.open_run(Path(out), steps, trust_code=trust_code,
+        trainer = run.open_trainer(Path(out), steps, trust_code=trust_code,
                                task_factory=task_factory, **modules)
     else:
         given = _as_dict(overrides)
@@ -183,7 +183,7 @@ def fit(G: nn.Module | str | None = None, D: nn.Module | str | None = None, data
             trainer = Trainer(cfg, task_factory(cfg), None, **modules)
         else:
             trainer = run.start(cfg, Path(out), force, task_factory=task_factory, **modules)
-    finished = run.train(trainer, callbacks)
+    finished = run.train_run(trainer, callbacks)
     result = Run(trainer, finished)
     if finished and evaluate and trainer.cfg.eval.metrics and trainer.dist.is_main:
         result.evaluate()
@@ -207,7 +207,7 @@ def open_run(path: str | Path, *, G: nn.Module | None = None, D: nn.Module | Non
 
     _, data_obj = _data_pairs(data)
     _, objective = _loss_pair(loss)
-    trainer = run.open_run(Path(path), trust_code=trust_code,
+    trainer = run.open_trainer(Path(path), trust_code=trust_code,
                            task_factory=lambda cfg: build_task(cfg, data_obj),
                            G=G, D=D, objective=objective)
     return Run(trainer, trainer.step >= trainer.cfg.train.steps)

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from gankit import rundir
+from gankit import rundir, runinfo
 from gankit.config import Config
 from gankit.errors import CheckpointError, GankitError
 from gankit.metrics import compute
@@ -67,21 +67,25 @@ def prepare_run_dir(out: Path, force: bool, command: str = "gankit train") -> st
     return action
 
 
-def start(cfg: Config, out: Path, force: bool = False,
+def start(cfg: Config, out: Path | None, force: bool = False,
           task_factory: TaskFactory = build_task, **modules: Any) -> Trainer:
-    """A fresh trainer writing into a new run directory (under torchrun: rank 0 creates it).
+    """A fresh trainer writing into a new run directory (under torchrun: rank 0 creates it);
+    out=None: one that writes nothing (a bench cell whose record is kept elsewhere).
 
     Everything that can fail on bad input (the output path, the data, the batch size, the device)
     is checked before the folder is created or an old run is replaced. `modules`: G, D,
     objective passed from Python (gankit.fit)."""
-    out = Path(out)
     info = distributed.from_env()
     distributed.local_batch(cfg.train.batch_size, cfg.train.pack, info)  # before any file
-    if info.is_main:
-        rundir.check_target(out, force)  # refuse early: nothing built, nothing touched
+    if out is not None and info.is_main:
+        rundir.check_target(Path(out), force)  # refuse early: nothing built, nothing touched
     distributed.setup(distributed.local_device(pick_device(cfg.train.device), info))
+    if out is None:
+        return _build(cfg, None, task_factory, **modules)
+    out = Path(out)
+    cfg, resolved = runinfo.resolve_paths(cfg)  # stored resolved: the run opens from anywhere
     trainer = _build(cfg, out, task_factory, **modules)
-    notes = []
+    notes = [resolved] if resolved else []
 
     def create() -> None:
         action = prepare_run_dir(out, force)
@@ -91,6 +95,7 @@ def start(cfg: Config, out: Path, force: bool = False,
             (out / "config.toml").write_text(cfg.to_toml())
         except OSError as e:
             raise GankitError(f"cannot write {out / 'config.toml'}: {e.strerror or e}") from None
+        runinfo.record_start(out, cfg, trainer.task)  # which data, which plug-ins
 
     distributed.main_first(create)
     trainer.notes += notes
@@ -101,12 +106,14 @@ def _build(cfg: Config, run_dir: Path | None, task_factory: TaskFactory = build_
            **modules: Any) -> Trainer:
     """The trainer of `cfg`, with its data; sizes that cannot work are one-line errors."""
     try:
-        return Trainer(cfg, task_factory(cfg), run_dir, **modules)
+        trainer = Trainer(cfg, task_factory(cfg), run_dir, **modules)
     except (MemoryError, RuntimeError) as e:  # torch.OutOfMemoryError is a RuntimeError
         if not isinstance(e, MemoryError) and "alloc" not in str(e) and "memory" not in str(e):
             raise
         raise GankitError("out of memory while loading the data or building the nets; lower "
                           "data.n_train, the model widths or train.batch_size") from None
+    trainer.notes += getattr(getattr(trainer.task, "data", None), "notes", None) or []  # skipped files
+    return trainer
 
 
 def _config_file(run_dir: Path) -> tuple[Config | None, str | None]:
@@ -169,7 +176,7 @@ IDENTITY_SECTIONS = ("data", "prior", "model")
 IDENTITY_KEYS = ("train.seed", "train.loss", "train.optimizer", "train.pack", "train.ema")
 
 
-def open_run(run_dir: Path, steps: int | None = None, write: bool = True,
+def open_trainer(run_dir: Path, steps: int | None = None, write: bool = True,
              trust_code: bool = False, task_factory: TaskFactory = build_task,
              **modules: Any) -> Trainer:
     """The trainer of an existing run, at its last complete checkpoint.
@@ -204,6 +211,7 @@ def _open(run_dir: Path, steps: int | None, write: bool, trust_code: bool,
     path = run_dir / FILENAME
     state = load_checkpoint(path)
     check_state(state, path)
+    runinfo.require_plugins(run_dir, trust_code)  # before its config's names are looked up
     trained = Config.from_toml(state["config"], source=f"the config inside {path}")
     require_trust(trained, f"the config of {run_dir}", trust_code)  # before anything is built
     cfg, notes = reconcile(run_dir, trained)
@@ -223,15 +231,18 @@ def _open(run_dir: Path, steps: int | None, write: bool, trust_code: bool,
             stale.unlink(missing_ok=True)
         rundir.trim_log(run_dir / rundir.LOG, trainer.step)
     if steps is not None:
-        if steps < trainer.step:
-            raise GankitError(
-                f"--steps {steps} is fewer than the {trainer.step} steps already done"
-            )
-        cfg = trainer.cfg.with_overrides({"train.steps": steps})
-        trainer.cfg = cfg
-        if write and trainer.dist.is_main:
-            _write(run_dir / "config.toml", cfg.to_toml())
+        set_steps(trainer, steps, write)
     return trainer
+
+
+def set_steps(trainer: Trainer, steps: int, write: bool = True) -> None:
+    """Make `steps` (total generator steps) the run's target; write=True saves it in the run
+    folder's config.toml, which is where `gankit resume` reads a raised target from."""
+    if steps < trainer.step:
+        raise GankitError(f"--steps {steps} is fewer than the {trainer.step} steps already done")
+    trainer.cfg = trainer.cfg.with_overrides({"train.steps": steps})
+    if write and trainer.run_dir is not None and trainer.dist.is_main:
+        _write(trainer.run_dir / "config.toml", trainer.cfg.to_toml())
 
 
 def release_run(trainer: Trainer) -> None:
@@ -247,8 +258,8 @@ def _write(path: Path, text: str) -> None:
         raise GankitError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def train(trainer: Trainer, on_step: StepHook | Iterable[StepHook] | None = None,
-          release: bool = True) -> bool:
+def train_run(trainer: Trainer, on_step: StepHook | Iterable[StepHook] | None = None,
+              release: bool = True) -> bool:
     """Train to the configured number of steps; True when finished, False when interrupted.
 
     release=True hands back the run folder's writer lock when training ends, however it ends,
@@ -286,7 +297,7 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
 
     Writes metrics.json into the run folder when it can; when it cannot (a read-only folder, a
     full disk) the result is still returned and `trainer.notes` says why nothing was written.
-    Inception weights named only by a run folder's own config are not loaded (open_run)."""
+    Inception weights named only by a run folder's own config are not loaded (open_trainer)."""
     cfg = trainer.cfg
     notes = trainer.notes
     metrics = list(cfg.eval.metrics)
@@ -362,7 +373,8 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
     out = Path(out)
     if out.is_dir():
         raise GankitError(f"--out {out} is a folder; name a file, e.g. {out / 'samples.npy'}")
-    trainer = open_run(run_dir, write=False, trust_code=trust_code)
+    trainer = open_trainer(run_dir, write=False, trust_code=trust_code,
+                           task_factory=runinfo.sampling_tasks(run_dir, build_task))
     suffixes = trainer.task.sample_suffixes
     if suffixes and out.suffix not in suffixes:
         raise GankitError(f"cannot write samples to '{out.name}': use {', '.join(suffixes[:-1])}"

@@ -27,7 +27,7 @@ def train_here(overrides: list[str], run_dir: Path, steps: int, resume: bool,
     from gankit.config import load_preset
 
     if resume:
-        trainer = run.open_run(run_dir, steps=steps)
+        trainer = run.open_trainer(run_dir, steps=steps)
     else:
         cfg = load_preset("toy-grid").with_overrides([*overrides, f"train.steps={steps}"])
         trainer = run.start(cfg, run_dir)
@@ -35,7 +35,7 @@ def train_here(overrides: list[str], run_dir: Path, steps: int, resume: bool,
         if t.step == signal_at:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    finished = run.train(trainer, hook)
+    finished = run.train_run(trainer, hook)
     state = {f"G.{k}": v for k, v in trainer.G.state_dict().items()}
     state |= {f"D.{k}": v for k, v in trainer.D.state_dict().items()}
     return {"state": state, "step": trainer.step, "world": trainer.dist.world_size,

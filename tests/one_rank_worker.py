@@ -40,7 +40,7 @@ def main() -> None:
             os.kill(os.getpid(), signal.SIGTERM)
 
     try:
-        finished = run.train(trainer, term_after_5)
+        finished = run.train_run(trainer, term_after_5)
         state = [*trainer.G.state_dict().values(), *trainer.D.state_dict().values()]
         record = {"backend": dist.get_backend(), "world": dist.get_world_size(),
                   "ddp": type(getattr(trainer.nets.G_ddp, "_orig_mod", trainer.nets.G_ddp)).__name__

@@ -153,7 +153,7 @@ def test_code_named_in_a_config_is_imported_only_when_trusted(tmp_path, monkeypa
                steps=4, out=tmp_path / "run", evaluate=False)
     assert marker.exists()  # named in Python: imported
     marker.unlink()
-    for opening in (lambda: run.open_run(tmp_path / "run", steps=8),
+    for opening in (lambda: run.open_trainer(tmp_path / "run", steps=8),
                     lambda: run.sample_to_file(tmp_path / "run", 5, tmp_path / "s.npy")):
         with pytest.raises(GankitError, match="--trust-code"):
             opening()

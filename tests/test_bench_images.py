@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+from benchmarks import images as images_script
+from benchmarks import report
 
 
 @pytest.fixture()
 def images(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_images", BENCH / "images.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    report = sys.modules["report"]
+    module = images_script
     monkeypatch.setattr(report, "BENCHMARKS", tmp_path / "BENCHMARKS.md")
     monkeypatch.setattr(module, "TUNING_ROWS", tmp_path / "rows.json")
     monkeypatch.setattr(module, "TUNING_TEXT", tmp_path / "text.md")
-    monkeypatch.setattr(sys, "argv", ["benchmarks/images.py", "--minutes", "8"])
+    monkeypatch.setattr(sys, "argv", ["/repo/benchmarks/images.py", "--minutes", "8"])
     (tmp_path / "text.md").write_text("Intro paragraph.\n\n<!-- table -->\n\nRead: a reading.\n")
     (tmp_path / "BENCHMARKS.md").write_text(
         "# b\n\n<!-- section:images -->\nmain table\n<!-- /section:images -->\n")
@@ -42,7 +37,7 @@ def test_tuning_rows_are_kept_replaced_by_candidate_and_rendered(images, tmp_pat
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert [(r["candidate"], r["fd_classifier"]) for r in rows] == [("first", 3.0),
                                                                      ("second", 4.0)]
-    assert all(r["command"] == "python benchmarks/images.py --minutes 8" for r in rows)
+    assert all(r["command"] == "python -m benchmarks.images --minutes 8" for r in rows)
     assert all("reused" not in r for r in rows)
     text = (tmp_path / "BENCHMARKS.md").read_text()
     assert "main table" in text  # other sections untouched
@@ -58,7 +53,7 @@ def test_rewrite_tuning_renders_the_kept_rows_and_trains_nothing(images, tmp_pat
     (tmp_path / "text.md").write_text("New intro.\n\n<!-- table -->\n\nNew reading.\n")
     monkeypatch.setattr(images, "one_cell", None)  # training anything would fail
     monkeypatch.setattr(images, "warm_classifier", None)
-    monkeypatch.setattr(sys, "argv", ["benchmarks/images.py", "--rewrite-tuning"])
+    monkeypatch.setattr(sys, "argv", ["/repo/benchmarks/images.py", "--rewrite-tuning"])
     images.main()
     section = (tmp_path / "BENCHMARKS.md").read_text().split("<!-- section:images-tuning -->")[1]
     assert "New intro." in section and "New reading." in section and "| first |" in section

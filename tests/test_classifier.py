@@ -122,7 +122,7 @@ def test_a_digits_run_reports_every_metric(task, tmp_path):
     cfg = load_preset("digits-tiny").with_overrides(
         {"train.steps": 2, "eval.metrics": names, "eval.n_samples": 200, "train.threads": 1})
     trainer = run.start(cfg, tmp_path / "run")
-    run.train(trainer)
+    run.train_run(trainer)
     result = run.evaluate(trainer)
     assert set(names) <= set(result)
     assert result["classifier_accuracy"] == pytest.approx(task.classifier().accuracy)

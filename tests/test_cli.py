@@ -150,5 +150,5 @@ def test_sigterm_saves_and_resume_continues(tmp_path, tiny_overrides):
     assert "Traceback" not in stderr + stdout
     from gankit import run
 
-    trainer = run.open_run(out)
+    trainer = run.open_trainer(out)
     assert 0 < trainer.step < 100000

@@ -120,19 +120,19 @@ def test_sigterm_checkpoint_and_resume_follow_the_uninterrupted_run(tmp_path):
         [*MLP, *on_device(), "train.steps=16", "train.log_every=4", "train.ckpt_every=8",
          f"train.compile={str(COMPILE).lower()}"])
     full = run.start(cfg, tmp_path / "full")
-    assert run.train(full)
+    assert run.train_run(full)
     stopped = run.start(cfg, tmp_path / "r")
 
     def term_at_6(t):
         if t.step == 6:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    assert run.train(stopped, term_at_6) is False
+    assert run.train_run(stopped, term_at_6) is False
     assert stopped.stop_signal == "SIGTERM" and stopped.step == 6
     assert load_checkpoint(tmp_path / "r" / FILENAME)["step"] == 6
-    resumed = run.open_run(tmp_path / "r")
+    resumed = run.open_trainer(tmp_path / "r")
     assert resumed.step == 6 and resumed.device.type == torch.device(DEVICE).type
-    assert run.train(resumed)
+    assert run.train_run(resumed)
     for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)
     result = run.evaluate(resumed)
@@ -146,7 +146,7 @@ def test_a_nan_stops_the_run_at_the_next_boundary(tmp_path):
     trainer = run.start(tiny_cfg(*on_device()), tmp_path / "r")
     poison_g_loss(trainer, {13})
     with pytest.raises(NonFiniteError, match="generator loss became NaN or infinite at step 13"):
-        run.train(trainer)
+        run.train_run(trainer)
     state = load_checkpoint(tmp_path / "r" / FILENAME)
     assert state["step"] == 10 and all(torch.isfinite(v).all() for v in state["G"].values())
 
@@ -155,7 +155,7 @@ def test_skip_leaves_out_the_bad_updates_on_the_device(tmp_path):
     trainer = run.start(tiny_cfg(*on_device(), "train.on_nonfinite=skip"), tmp_path / "r")
     assert trainer.fast.fused_adam  # the skip inside the fused kernel, no host read
     poison_g_loss(trainer, {13, 14})
-    assert run.train(trainer)
+    assert run.train_run(trainer)
     p = next(trainer.G.parameters())
     assert int(trainer.opt_g.state[p]["step"]) == 28  # two G updates skipped
     log = [json.loads(x) for x in (tmp_path / "r/metrics.jsonl").read_text().splitlines()]

@@ -84,11 +84,12 @@ def test_bf16_and_channels_last_train_a_dcgan_on_cpu():
 def test_a_checkpoint_resumes_with_another_optimizer_kernel(tmp_path):
     fused = run.start(load_preset("toy-grid").with_overrides([*TOY, "train.fused_adam=true"]),
                       tmp_path / "r")
-    run.train(fused)
+    run.train_run(fused)
     assert load_checkpoint(tmp_path / "r" / FILENAME)["opt_g"]["param_groups"][0]["fused"]
     cfg = load_preset("toy-grid").with_overrides([*TOY, "train.steps=20",
                                                   "train.fused_adam=false"])
-    resumed = Trainer.from_checkpoint(tmp_path / "r", lambda c: fused.task, cfg)
+    resumed = Trainer(cfg, fused.task, tmp_path / "r")
+    resumed.load_state(load_checkpoint(tmp_path / "r" / FILENAME), tmp_path / "r" / FILENAME)
     assert not any(g["fused"] for g in resumed.opt_g.param_groups)
     step = resumed.opt_g.state[next(resumed.G.parameters())]["step"]
     assert step.device.type == "cpu" and int(step) == 10
@@ -98,13 +99,13 @@ def test_a_checkpoint_resumes_with_another_optimizer_kernel(tmp_path):
 
 def test_metrics_json_records_peak_memory_and_speed_and_keeps_them(tmp_path):
     trainer = run.start(load_preset("toy-grid").with_overrides(TOY), tmp_path / "r")
-    run.train(trainer)
+    run.train_run(trainer)
     result = run.evaluate(trainer)
     assert "peak_memory_mib" not in result  # the returned metrics stay metrics
     written = json.loads((tmp_path / "r/metrics.json").read_text())
     assert written["peak_memory_kind"] == "cpu_max_rss" and written["peak_memory_mib"] > 50
     assert written["processes"] == 1 and written["train_steps_per_second"] > 0
-    run.evaluate(run.open_run(tmp_path / "r"))  # `gankit eval` later: the numbers stay
+    run.evaluate(run.open_trainer(tmp_path / "r"))  # `gankit eval` later: the numbers stay
     again = json.loads((tmp_path / "r/metrics.json").read_text())
     assert again["peak_memory_mib"] == written["peak_memory_mib"]
 

@@ -114,7 +114,7 @@ def test_sigkill_inside_checkpoint_writes_keeps_the_previous_checkpoint(tmp_path
     assert "(step 8 of 20)" in done.stdout
     reference = run.start(load_preset("toy-grid").with_overrides(
         [*TINY, "train.ckpt_every=1", f"train.steps={steps}"]), tmp_path / "clean")
-    run.train(reference)
+    run.train_run(reference)
     final = load_checkpoint(ckpt)
     for name in ("G", "D"):
         for key, value in getattr(reference, name).state_dict().items():
@@ -159,7 +159,7 @@ def test_sigkill_at_random_moments_always_resumes_from_the_last_complete_checkpo
     # the run that was killed again and again equals a run that never was
     reference = run.start(load_preset("toy-grid").with_overrides(
         [*TINY, "train.ckpt_every=1", f"train.steps={steps}"]), tmp_path / "clean")
-    run.train(reference)
+    run.train_run(reference)
     final = load_checkpoint(ckpt)
     assert final["step"] == steps
     for name in ("G", "D"):
@@ -191,7 +191,7 @@ def test_a_nan_loss_stops_the_run_naming_the_step_and_the_last_good_checkpoint(t
     trainer = run.start(tiny_cfg(), tmp_path / "r")
     poison_g_loss(trainer, {13})
     with pytest.raises(NonFiniteError) as info:
-        run.train(trainer)
+        run.train_run(trainer)
     message = str(info.value)
     assert "generator loss became NaN or infinite at step 13" in message
     assert f"Last good checkpoint: {tmp_path / 'r' / FILENAME} (step 10)" in message
@@ -206,7 +206,7 @@ def test_a_nan_loss_stops_the_run_naming_the_step_and_the_last_good_checkpoint(t
 def test_a_huge_learning_rate_stops_at_the_first_boundary(tmp_path):
     trainer = run.start(tiny_cfg("train.lr_d=1e30", "train.lr_g=1e30"), tmp_path / "r")
     with pytest.raises(NonFiniteError, match=r"at step \d+ .*No checkpoint had been written"):
-        run.train(trainer)
+        run.train_run(trainer)
     assert trainer.step == 5  # the first log boundary
     assert not (tmp_path / "r" / FILENAME).exists()
 
@@ -215,7 +215,7 @@ def test_skip_leaves_out_the_bad_updates_and_counts_them(tmp_path):
     trainer = run.start(tiny_cfg("train.on_nonfinite=skip"), tmp_path / "r")
     assert trainer.fast.fused_adam  # the device-side skip
     poison_g_loss(trainer, {13, 14})
-    assert run.train(trainer)
+    assert run.train_run(trainer)
     p = next(trainer.G.parameters())
     assert int(trainer.opt_g.state[p]["step"]) == 28  # two G updates skipped
     assert int(trainer.opt_d.state[next(trainer.D.parameters())]["step"]) == 30
@@ -231,7 +231,7 @@ def test_skip_with_the_host_read_fallback_matches_the_fused_skip(tmp_path):
         trainer = run.start(tiny_cfg("train.on_nonfinite=skip", f"train.fused_adam={fused}"),
                             tmp_path / fused)
         poison_g_loss(trainer, {3})
-        run.train(trainer)
+        run.train_run(trainer)
         results.append(trainer.G.state_dict())
     for key in results[0]:
         torch.testing.assert_close(results[0][key], results[1][key], atol=1e-5, rtol=1e-4)
@@ -241,7 +241,7 @@ def test_skip_stops_when_every_step_of_an_interval_is_bad(tmp_path):
     trainer = run.start(tiny_cfg("train.on_nonfinite=skip", "train.lr_d=1e30",
                                  "train.lr_g=1e30"), tmp_path / "r")
     with pytest.raises(NonFiniteError, match="nothing is being learned"):
-        run.train(trainer)
+        run.train_run(trainer)
 
 
 def test_the_cli_reports_a_nan_as_one_line_and_exit_code_2(tmp_path):

@@ -5,16 +5,14 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import gpu_check
-import multiseed
-
-ROOT = gpu_check.ROOT
+from benchmarks import gpu_check, multiseed
+from benchmarks.gpu import report as gpu_report
+from benchmarks.gpu import schedule
+from benchmarks.report import ROOT
 
 
 def test_the_cpu_rehearsal_runs_every_part_and_reports_each(tmp_path):
@@ -22,14 +20,14 @@ def test_the_cpu_rehearsal_runs_every_part_and_reports_each(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("GANKIT_TEST_DEVICE", None)
     done = subprocess.run(
-        [sys.executable, "benchmarks/gpu_check.py", "--device", "cpu", "--tiny", "--out",
+        [sys.executable, "-m", "benchmarks.gpu_check", "--device", "cpu", "--tiny", "--out",
          str(out), "--work", str(tmp_path / "work"), "--grace", "150"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    results = json.loads((out / gpu_check.RESULT_NAME).read_text())
+    results = json.loads((out / schedule.RESULT_NAME).read_text())
     parts = results["parts"]
     assert list(parts) == [p.name for p in gpu_check.PARTS]
-    log = (out / gpu_check.LOG_NAME).read_text()
+    log = (out / schedule.LOG_NAME).read_text()
     for part in gpu_check.PARTS:
         res = parts[part.name]
         assert res["status"] in ("ok", "skipped"), (part.name, res, log[-4000:])
@@ -57,13 +55,13 @@ def test_the_cpu_rehearsal_runs_every_part_and_reports_each(tmp_path):
     assert all(r["steps"] > 0 and 0 <= r["modes"] <= 25 for r in pacgan.values())
     assert parts["pacgan"]["goal_met"] is None  # not judged short of 400,000 steps
 
-    body, _ = gpu_check.render(results)
+    body, _ = gpu_report.render(results)
     for part in gpu_check.PARTS:
         assert f"| {part.name} | {parts[part.name]['status']} |" in body
     assert "### Speed" in body and "### PacGAN" in body
     # a rehearsal is never recorded as a measurement
-    refused = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--record",
-                              str(out / gpu_check.RESULT_NAME)], cwd=ROOT, capture_output=True,
+    refused = subprocess.run([sys.executable, "-m", "benchmarks.gpu_check", "--record",
+                              str(out / schedule.RESULT_NAME)], cwd=ROOT, capture_output=True,
                              text=True)
     assert refused.returncode == 2 and refused.stderr.startswith("error: ")
     assert "Traceback" not in refused.stderr
@@ -93,15 +91,15 @@ def gpu_results() -> dict:
 
 
 def test_record_writes_benchmarks_and_speed_md_and_rewrites_in_place(tmp_path, monkeypatch):
-    import report
+    from benchmarks import report
 
     bench, speed_md = tmp_path / "BENCHMARKS.md", tmp_path / "speed.md"
     bench.write_text("# b\n")
     speed_md.write_text("# speed\n\n## Memory\n\ntext\n\n## Faults\n\nmore\n")
     monkeypatch.setattr(report, "BENCHMARKS", bench)
-    monkeypatch.setattr(gpu_check, "SPEED_MD", speed_md)
+    monkeypatch.setattr(gpu_report, "SPEED_MD", speed_md)
     for _ in range(2):  # the second write replaces the first
-        gpu_check.write_docs(gpu_results())
+        gpu_report.write_docs(gpu_results())
     text, md = bench.read_text(), speed_md.read_text()
     assert text.count("<!-- section:gpu-check -->") == 1
     assert "| DCGAN 64×64 (RGB, width 64, nz 100, batch 128) | 128 | 1,000 | 4,000 | 4.00×" in text
@@ -116,13 +114,13 @@ def test_record_writes_benchmarks_and_speed_md_and_rewrites_in_place(tmp_path, m
 def test_shares_follow_the_nominal_seconds_and_keep_minimums():
     parts = list(gpu_check.PARTS)
     assert sum(p.full for p in parts) == 8 * 60  # the default budget, split as planned
-    assert gpu_check.shares(480, parts, tiny=False) == pytest.approx(75)
-    assert gpu_check.shares(240, parts, tiny=False) == pytest.approx(37.5)
-    assert gpu_check.shares(100, parts, tiny=False) == 30  # the tests' minimum
+    assert schedule.shares(480, parts, tiny=False) == pytest.approx(75)
+    assert schedule.shares(240, parts, tiny=False) == pytest.approx(37.5)
+    assert schedule.shares(100, parts, tiny=False) == 30  # the tests' minimum
     fashion = parts[3:]
-    assert gpu_check.shares(200, fashion, tiny=False) == 140  # two fixed minutes + evaluation
-    assert gpu_check.shares(100, fashion, tiny=False) == 100  # (then skipped: below minimum)
-    assert gpu_check.shares(480, parts, tiny=True) == parts[0].tiny
+    assert schedule.shares(200, fashion, tiny=False) == 140  # two fixed minutes + evaluation
+    assert schedule.shares(100, fashion, tiny=False) == 100  # (then skipped: below minimum)
+    assert schedule.shares(480, parts, tiny=True) == parts[0].tiny
 
 
 def test_several_seeds_at_once_equal_one_seed_at_a_time():

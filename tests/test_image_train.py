@@ -60,7 +60,7 @@ def test_every_image_preset_trains(tmp_path, preset):
     cfg = small_cfg(preset, tmp_path)
     out = tmp_path / "run"
     trainer = run.start(cfg, out)
-    assert run.train(trainer)
+    assert run.train_run(trainer)
     run.evaluate(trainer)
     pictures = {p.name for p in run.render(trainer)}
     assert {"grid.png", "real.png", "training.gif", "losses.png"} <= pictures
@@ -84,7 +84,7 @@ def test_every_image_preset_trains(tmp_path, preset):
 def test_fixed_noise_grid_changes_as_g_learns(tmp_path):
     cfg = small_cfg("digits-tiny", tmp_path)
     trainer = run.start(cfg, tmp_path / "run")
-    run.train(trainer)
+    run.train_run(trainer)
     with np.load(tmp_path / "run/frames/step_0000000.npz") as a, \
             np.load(tmp_path / "run/frames/step_0000004.npz") as b:
         assert not np.array_equal(a["grid"], b["grid"])
@@ -107,12 +107,12 @@ def assert_same(a, b):
 def test_image_runs_resume_bit_for_bit(tmp_path, extra):
     cfg = small_cfg("digits-tiny", tmp_path).with_overrides(extra)
     full = run.start(cfg, tmp_path / "full")
-    run.train(full)
+    run.train_run(full)
     half = run.start(cfg.with_overrides({"train.steps": 2}), tmp_path / "half")
-    run.train(half)
-    resumed = run.open_run(tmp_path / "half", steps=4)
+    run.train_run(half)
+    resumed = run.open_trainer(tmp_path / "half", steps=4)
     assert resumed.step == 2 and resumed.d_pretrained == bool(cfg.train.pretrain_d_samples)
-    run.train(resumed)
+    run.train_run(resumed)
     assert_same(full, resumed)
     assert (tmp_path / "full/metrics.jsonl").read_text() == \
         (tmp_path / "half/metrics.jsonl").read_text()
@@ -129,8 +129,8 @@ def test_pretraining_is_not_repeated_after_a_crash(tmp_path):
         raise RuntimeError("simulated crash")
 
     with pytest.raises(RuntimeError):
-        run.train(trainer, crash)
-    again = run.open_run(tmp_path / "run")
+        run.train_run(trainer, crash)
+    again = run.open_trainer(tmp_path / "run")
     assert again.step == 0 and again.d_pretrained
 
 

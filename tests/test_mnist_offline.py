@@ -8,7 +8,6 @@ import hashlib
 import json
 import pickle
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,14 +177,10 @@ def test_real_stacked_mnist_fills_the_modes_through_the_shipped_network():
 
 
 def _stacked_bench():
-    """benchmarks/stacked_mnist.py as a module (it puts benchmarks/ on sys.path itself)."""
-    import importlib.util
+    """benchmarks/stacked_mnist.py as a module."""
+    from benchmarks import stacked_mnist
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "stacked_mnist.py"
-    spec = importlib.util.spec_from_file_location("bench_stacked", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return stacked_mnist
 
 
 @pytest.mark.skipif(not _mnist_here(), reason="MNIST not fetched (`gankit data fetch mnist`; "
@@ -227,7 +222,7 @@ def test_pacgan_stacked_mnist_preset_trains_and_counts_modes(tmp_path, pack):
         "train.batch_size": 64 * pack, "eval.n_samples": 200,
         "eval.metrics": ["stacked_modes", "stacked_kl"]})
     trainer = run.start(cfg, tmp_path / "run")
-    assert run.train(trainer)
+    assert run.train_run(trainer)
     g_param = next(trainer.G.parameters())
     assert int(trainer.opt_g.state[g_param]["step"]) == 4  # two G updates per step
     result = run.evaluate(trainer)

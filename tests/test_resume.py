@@ -30,13 +30,13 @@ def assert_same_state(a, b):
 def test_resume_after_a_finished_run_equals_one_long_run(tmp_path, tiny_overrides, extra):
     cfg = run_cfg(tiny_overrides, extra)
     full = run.start(cfg, tmp_path / "full")
-    assert run.train(full)
+    assert run.train_run(full)
 
     half = run.start(cfg.with_overrides({"train.steps": 30}), tmp_path / "half")
-    run.train(half)
-    resumed = run.open_run(tmp_path / "half", steps=60)
+    run.train_run(half)
+    resumed = run.open_trainer(tmp_path / "half", steps=60)
     assert resumed.step == 30
-    run.train(resumed)
+    run.train_run(resumed)
 
     assert_same_state(full, resumed)
     assert (tmp_path / "full/metrics.jsonl").read_text() == \
@@ -49,7 +49,7 @@ def test_resume_after_an_interruption_between_checkpoints(tmp_path, tiny_overrid
     the checkpoint are dropped and re-written, and the result is the uninterrupted one."""
     cfg = run_cfg(tiny_overrides, ["train.log_every=5"])
     full = run.start(cfg, tmp_path / "full")
-    run.train(full)
+    run.train_run(full)
 
     crashed = run.start(cfg, tmp_path / "crashed")
 
@@ -61,9 +61,9 @@ def test_resume_after_an_interruption_between_checkpoints(tmp_path, tiny_overrid
         crashed.fit(60, crash_at_47)
     log = [json.loads(x) for x in (tmp_path / "crashed/metrics.jsonl").read_text().splitlines()]
     assert log[-1]["step"] == 45  # written after the last checkpoint at 40
-    resumed = run.open_run(tmp_path / "crashed")
+    resumed = run.open_trainer(tmp_path / "crashed")
     assert resumed.step == 40
-    run.train(resumed)
+    run.train_run(resumed)
     assert_same_state(full, resumed)
     assert (tmp_path / "full/metrics.jsonl").read_text() == \
         (tmp_path / "crashed/metrics.jsonl").read_text()
@@ -83,6 +83,6 @@ def test_a_signal_stops_at_a_step_boundary_and_saves(tmp_path, tiny_overrides):
     before = signal.getsignal(signal.SIGINT)  # SIG_IGN when the tests run in a background job
     assert trainer.fit(60, interrupt_at_25) is False
     assert trainer.stop_signal == "SIGINT" and trainer.step == 25
-    again = run.open_run(tmp_path / "r")
+    again = run.open_trainer(tmp_path / "r")
     assert again.step == 25
     assert signal.getsignal(signal.SIGINT) is before  # fit put the caller's handler back

@@ -92,14 +92,8 @@ def test_fd_classifier_of_the_shipped_samples_is_the_recorded_value(fashion_task
 def test_classifier_identity_compares_every_tensor(tmp_path, monkeypatch):
     """benchmarks/classifier_identity.py's verdict: equal files are identical, one changed value
     is found and measured."""
-    import importlib.util
+    from benchmarks import classifier_identity as module
 
-    bench = Path(__file__).resolve().parent.parent / "benchmarks"
-    monkeypatch.syspath_prepend(str(bench))
-    spec = importlib.util.spec_from_file_location("classifier_identity",
-                                                  bench / "classifier_identity.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     shipped = C.WEIGHTS_DIR / C.manifest()["fashion-mnist"]["file"]
     state = torch.load(shipped, map_location="cpu", weights_only=True)
     n = len(state["net"])

@@ -159,11 +159,11 @@ def test_unrolling_a_conv_discriminator_with_batchnorm():
 def test_resume_with_unrolling_is_bit_exact(tmp_path, tiny_overrides, extra):
     cfg = load_preset("toy-grid").with_overrides([*tiny_overrides, "train.steps=40", *extra])
     full = run.start(cfg, tmp_path / "full")
-    run.train(full)
+    run.train_run(full)
     half = run.start(cfg.with_overrides({"train.steps": 20}), tmp_path / "half")
-    run.train(half)
-    resumed = run.open_run(tmp_path / "half", steps=40)
-    run.train(resumed)
+    run.train_run(half)
+    resumed = run.open_trainer(tmp_path / "half", steps=40)
+    run.train_run(resumed)
     assert same_weights(full.G, resumed.G) and same_weights(full.D, resumed.D)
     assert (tmp_path / "full/metrics.jsonl").read_text() == \
         (tmp_path / "half/metrics.jsonl").read_text()

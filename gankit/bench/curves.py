@@ -27,33 +27,39 @@ from typing import Any
 import tomli_w
 
 from gankit import rundir
+from gankit.bench.cells import Verdict, decide
 from gankit.bench.engine import run_parallel
-from gankit.bench.runner import Cell, Plan, cells, finished, same_config
+from gankit.bench.runner import Cell, Plan, cells, finished
 from gankit.bench.suites import CURVE_METRICS, CURVES
 from gankit.bench.tables import strict_json
 from gankit.errors import GankitError
 
 
 # -- one cell -----------------------------------------------------------------------------------
-def _continuation_key(config: str, eval_every: int) -> str:
-    """What a stored cell must share with a request to be continued rather than retrained: the
-    config less its step count (and the prose description, which may quote the step count),
-    plus the evaluation interval of its curve."""
+def _stamp(config: str, eval_every: int) -> str:
+    """What a cell's run folder records of its experiment: its config and its curve's interval."""
     raw = tomllib.loads(config)
-    raw.get("train", {}).pop("steps", None)
-    raw.pop("description", None)
     raw["bench"] = {"eval_every": eval_every}
     return tomli_w.dumps(raw)
 
 
-def _continues(stamp: Path, key: str) -> bool:
+def _folder_verdict(stamp: Path, config: str, eval_every: int) -> Verdict:
+    """The cell rule (gankit.bench.cells) on the run a cell's folder holds: anything but
+    "retrain" means the folder's run is this cell's, at some length."""
     if not stamp.exists():
-        return False
+        return Verdict("retrain", "no stamp in its run folder")
     text = stamp.read_text()
-    if "\n# eval_every = " in text:  # stamps written before the key was TOML of its own
-        body, _, every = text.rpartition("\n# eval_every = ")
-        text = _continuation_key(body, int(every.strip()))
-    return same_config(text, key)
+    try:
+        if "\n# eval_every = " in text:  # stamps of an older version: the interval as a comment
+            text, _, every = text.rpartition("\n# eval_every = ")
+            stored_every = int(every.strip())
+        else:
+            raw = tomllib.loads(text)
+            stored_every = raw.pop("bench", {}).get("eval_every")
+            text = tomli_w.dumps(raw)
+    except (ValueError, tomllib.TOMLDecodeError):
+        return Verdict("retrain", "its stamp cannot be read")
+    return decide(text, config, {"eval_every": stored_every}, {"eval_every": eval_every})
 
 
 def evaluate(trainer) -> tuple[dict[str, Any], Any]:
@@ -106,59 +112,85 @@ def run_curve_cell(cell: Cell, folder: Path, eval_every: int, tail: float = 0.2
             rundir.unlock_run(folder, name=lock)
 
 
-def _run_curve_cell(cell: Cell, cfg, folder: Path, eval_every: int, tail: float
-                    ) -> dict[str, Any]:
+def _trainer_for(cfg, run_dir: Path, steps: int):
+    """The cell's trainer, through gankit.run (writer lock, config reconciliation): its run
+    folder's, to go on to `steps`, or a new one; None when the folder's run is past `steps`."""
+    from gankit import run
+    from gankit.train.checkpoint import FILENAME
+
+    if (run_dir / FILENAME).exists():
+        trainer = run.open_trainer(run_dir)
+        if trainer.step > steps:
+            run.release_run(trainer)
+            return None
+        run.set_steps(trainer, steps)
+        return trainer
+    shutil.rmtree(run_dir, ignore_errors=True)  # no checkpoint: nothing to continue
+    return run.start(cfg, run_dir)
+
+
+def _train_seconds(run_dir: Path) -> float:
+    path = run_dir / "timing.json"
+    return json.loads(path.read_text())["train_seconds"] if path.exists() else 0.0
+
+
+def _train_curve(cell: Cell, cfg, run_dir: Path, eval_every: int
+                 ) -> tuple[list[dict[str, Any]], float] | None:
+    """Train (or go on training) the cell to its steps, evaluating every `eval_every`: its curve
+    and training seconds over all sessions; None when the folder's run is past its steps."""
     import numpy as np
 
-    from gankit.tasks import build_task
-    from gankit.train.checkpoint import FILENAME
-    from gankit.train.loop import Trainer
+    from gankit import run
 
     steps = cfg.train.steps
-    run_dir = folder / cell.key
-    stamp = run_dir / "cell.toml"  # what a continuation must match
-    key_config = _continuation_key(cell.config, eval_every)
-    if run_dir.exists() and not _continues(stamp, key_config):
-        print(f"cell {cell.key}: its stored run trained another config or curve interval; "
-              "training it again from step 0", flush=True)
-        shutil.rmtree(run_dir)
+    trainer = _trainer_for(cfg, run_dir, steps)
+    if trainer is None:
+        return None
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    stamp.write_text(key_config)
-    curve_path, timing_path = run_dir / "curve.jsonl", run_dir / "timing.json"
-    seconds = json.loads(timing_path.read_text())["train_seconds"] if timing_path.exists() else 0
-    stored = _read_curve(curve_path, 10**12)
-    if not any(r["step"] == steps for r in stored):  # train (or continue) up to `steps`
-        if (run_dir / FILENAME).exists():
-            trainer = Trainer.from_checkpoint(run_dir, build_task, cfg=cfg)
-        else:
-            trainer = Trainer(cfg, build_task(cfg), run_dir=run_dir)
-        if trainer.step > steps:  # a longer run whose curve lacks this step: start afresh
+    (run_dir / "cell.toml").write_text(_stamp(cell.config, eval_every))
+    curve_path, seconds = run_dir / "curve.jsonl", _train_seconds(run_dir)
+    rows = _read_curve(curve_path, trainer.step)
+
+    def record(tr) -> None:
+        if tr.step % eval_every == 0 or tr.step == steps:
+            row, samples = evaluate(tr)
+            rows.append(row)
+            np.save(run_dir / "samples" / f"step_{tr.step:07d}.npy", samples.astype(np.float32))
+            _write_curve(curve_path, rows)
+
+    if not rows:
+        record(trainer)
+    started = time.perf_counter()
+    done = run.train_run(trainer, record)
+    seconds += time.perf_counter() - started
+    (run_dir / "timing.json").write_text(json.dumps({"train_seconds": round(seconds, 2)}))
+    if not done:
+        raise GankitError(f"cell {cell.key} stopped by {trainer.stop_signal} at step "
+                          f"{trainer.step}; run the command again to continue")
+    return rows, seconds
+
+
+def _run_curve_cell(cell: Cell, cfg, folder: Path, eval_every: int, tail: float
+                    ) -> dict[str, Any]:
+    steps = cfg.train.steps
+    run_dir = folder / cell.key
+    verdict = _folder_verdict(run_dir / "cell.toml", cell.config, eval_every)
+    if run_dir.exists() and verdict.action == "retrain":
+        print(f"cell {cell.key}: training it again from step 0 ({verdict.reason})", flush=True)
+        shutil.rmtree(run_dir)
+    stored = _read_curve(run_dir / "curve.jsonl", 10**12)
+    if any(r["step"] == steps for r in stored):  # read off the curve of this or a longer run
+        seconds = _train_seconds(run_dir)
+    else:
+        trained = _train_curve(cell, cfg, run_dir, eval_every)
+        if trained is None:  # a longer run whose curve lacks this step: start afresh
             shutil.rmtree(run_dir)
             return _run_curve_cell(cell, cfg, folder, eval_every, tail)
-        rows = _read_curve(curve_path, trainer.step)
-
-        def record(tr) -> None:
-            if tr.step % eval_every == 0 or tr.step == steps:
-                row, samples = evaluate(tr)
-                rows.append(row)
-                np.save(run_dir / "samples" / f"step_{tr.step:07d}.npy",
-                        samples.astype(np.float32))
-                _write_curve(curve_path, rows)
-
-        if not rows:
-            record(trainer)
-        started = time.perf_counter()
-        done = trainer.fit(steps, record)
-        seconds += time.perf_counter() - started
-        timing_path.write_text(json.dumps({"train_seconds": round(seconds, 2)}))
-        if not done:
-            raise GankitError(f"cell {cell.key} stopped by {trainer.stop_signal} at step "
-                              f"{trainer.step}; run the command again to continue")
-        stored = rows
+        stored, seconds = trained
     curve = [r for r in stored if r["step"] <= steps]
     # train_seconds covers the longest run of this cell; scale it to the steps asked for
-    trained = max(r["step"] for r in stored) or 1
-    seconds_here = seconds * steps / trained
+    longest = max(r["step"] for r in stored) or 1
+    seconds_here = seconds * steps / longest
     result = {"data": cell.data, "method": cell.method.name, "seed": cell.seed, "steps": steps,
               "train_seconds": round(seconds_here, 2),
               "steps_per_second": round(steps / max(seconds_here, 1e-9), 2),

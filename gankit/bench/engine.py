@@ -39,14 +39,12 @@ def train_cell(cfg: Config, run_dir: Path | None = None, seconds: float | None =
     import torch
 
     from gankit import run
-    from gankit.tasks import build_task
 
     torch.set_num_threads(threads)
-    trainer = (run.start(cfg, run_dir, force=force) if run_dir is not None
-               else Trainer(cfg, build_task(cfg), run_dir=None))
+    trainer = run.start(cfg, run_dir, force=force)
     started = time.perf_counter()
     callbacks = [budget(seconds)] if seconds is not None else []
-    finished = run.train(trainer, callbacks)
+    finished = run.train_run(trainer, callbacks)
     return trainer, time.perf_counter() - started, finished
 
 

@@ -1,21 +1,21 @@
 """Run a benchmark suite: every (data × method × seed) cell in its own process, resumably.
 
 A finished cell leaves OUT/cells/<data>__<method>__seed<s>.json (its config, metrics and timing)
-and its evaluation samples next to it (.npy). A later run with the same settings re-uses every
-cell whose stored config equals the one it would train, so an interrupted benchmark continues
-where it stopped and a larger --seeds only trains the new seeds.
+and its evaluation samples next to it (.npy). A later run re-uses every cell that the cell rule
+(gankit.bench.cells) finds the same, so an interrupted benchmark continues where it stopped and a
+larger --seeds only trains the new seeds.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gankit.bench.cells import decide
 from gankit.bench.engine import run_parallel
 from gankit.bench.suites import Method, Protocol, Suite
 from gankit.config import Config, load_preset
@@ -112,7 +112,7 @@ def cells(plan: Plan) -> list[Cell]:
 
 
 def finished(cell: Cell, folder: Path) -> dict[str, Any] | None:
-    """The stored result of `cell`, if one exists for exactly this config."""
+    """The stored result of `cell`, if the cell rule (gankit.bench.cells) re-uses it."""
     path = folder / f"{cell.key}.json"
     if not path.exists():
         return None
@@ -120,38 +120,7 @@ def finished(cell: Cell, folder: Path) -> dict[str, Any] | None:
         result = json.loads(path.read_text())
     except json.JSONDecodeError:
         return None
-    return result if same_config(result.get("config", ""), cell.config) else None
-
-
-def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in tree.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def same_config(stored: str, current: str) -> bool:
-    """Whether a stored cell trained exactly the current config.
-
-    Keys the stored config lacks (fields added to gankit since) must hold their default value,
-    so that a new option, left at its default, does not invalidate finished cells. The
-    description is prose that trains nothing (presets' words get reworded): not compared.
-    """
-    try:
-        old, new = tomllib.loads(stored), tomllib.loads(current)
-    except tomllib.TOMLDecodeError:
-        return False
-    old.pop("description", None)
-    new.pop("description", None)
-    old, new = _flat(old), _flat(new)
-    defaults = _flat(Config().to_dict())
-    for key, value in new.items():
-        if old.get(key, defaults.get(key)) != value:
-            return False
-    return all(key in new or key not in defaults for key in old)  # else: now None, was set
+    return result if decide(result.get("config", ""), cell.config).action == "reuse" else None
 
 
 def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:

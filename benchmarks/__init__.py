@@ -1,0 +1,5 @@
+"""The scripts that measure gankit and write BENCHMARKS.md, one section each.
+
+Run them from the repository root as modules, e.g. `python -m benchmarks.toy --seeds 5`, so that
+they import one another (`benchmarks.report`, `benchmarks.speed`) and gankit as installed.
+"""
