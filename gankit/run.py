@@ -112,7 +112,8 @@ def _build(cfg: Config, run_dir: Path | None, task_factory: TaskFactory = build_
             raise
         raise GankitError("out of memory while loading the data or building the nets; lower "
                           "data.n_train, the model widths or train.batch_size") from None
-    trainer.notes += getattr(getattr(trainer.task, "data", None), "notes", None) or []  # skipped files
+    loaded = getattr(trainer.task, "data", None)  # an ImageSet says which files it skipped
+    trainer.notes += getattr(loaded, "notes", None) or []
     return trainer
 
 

@@ -90,35 +90,44 @@ def _never_delete(folder: Path) -> str | None:
     return None
 
 
-def check_target(out: Path, force: bool) -> str:
+#: How the options of a new run are spelled in messages: on the command line, and in gankit.fit.
+CLI_WORDS = {"out": "--out {out}", "other": "another --out", "force": "--force",
+             "resume": "`gankit resume {out}`"}
+PYTHON_WORDS = {"out": "out='{out}'", "other": "another out=", "force": "force=True",
+                "resume": "resume=True"}
+
+
+def check_target(out: Path, force: bool, words: dict[str, str] = CLI_WORDS) -> str:
     """Decide, touching nothing, what `gankit train --out OUT [--force]` may do with OUT.
 
     Returns "new" (absent or an empty folder), "reuse" (a run folder of an attempt that stopped
     before its first checkpoint) or "replace" (--force on a run folder gankit recognises).
-    Anything else raises a one-line GankitError."""
+    Anything else raises a one-line GankitError, in `words` (CLI_WORDS, PYTHON_WORDS)."""
     out = Path(out)
+    said = {k: v.format(out=out) for k, v in words.items()}
     if out.is_symlink():
-        raise GankitError(f"--out {out} is a symbolic link; gankit writes runs only into real "
+        raise GankitError(f"{said['out']} is a symbolic link; gankit writes runs only into real "
                           "folders and never replaces a link's target: name the folder itself")
     if not out.exists():
         return "new"
     if not out.is_dir():
-        raise GankitError(f"--out {out} exists and is not a folder; gankit never replaces a "
-                          "file or device: choose another --out")
+        raise GankitError(f"{said['out']} exists and is not a folder; gankit never replaces a "
+                          f"file or device: choose {said['other']}")
     try:
         empty = all(p.name == LOCK for p in out.iterdir())  # a lock alone: nothing was written
         strange = unknown_entries(out)
     except OSError as e:
-        raise GankitError(f"cannot read --out {out}: {e.strerror or e}") from None
+        raise GankitError(f"cannot read {said['out']}: {e.strerror or e}") from None
     if empty:
         return "new"
-    recognised = is_run_dir(out)
     if (out / MARKER).is_file() and not strange and not (out / "checkpoint.pt").exists():
         return "reuse"  # an attempt that failed before its first checkpoint: nothing to lose
-    if not force:
-        raise GankitError(
-            f"run directory {out} already exists; pass --force to replace it (gankit replaces "
-            f"only run folders it wrote), or `gankit resume {out}` to continue it")
+    recognised = is_run_dir(out)
+    if not recognised and not force:  # gankit never wrote it: neither replacing nor resuming
+        raise GankitError(f"{said['out']} exists and gankit did not write it (no {MARKER} "
+                          "marker, nor a config.toml beside a checkpoint.pt or metrics.jsonl): "
+                          f"gankit writes a run only into a new or empty folder; choose "
+                          f"{said['other']}")
     why = _never_delete(out)
     if why is None and not recognised:
         why = ("it is not a run folder gankit wrote (no .gankit-run marker, nor a config.toml "
@@ -127,9 +136,14 @@ def check_target(out: Path, force: bool) -> str:
         shown = ", ".join(strange[:3]) + (f" and {len(strange) - 3} more" if len(strange) > 3
                                           else "")
         why = f"it holds files gankit did not write ({shown})"
+    if not force:
+        replace = f"pass {said['force']} to replace it (gankit replaces only run folders it " \
+            "wrote), or " if why is None else ""
+        raise GankitError(f"run directory {out} already exists; {replace}{said['resume']} to "
+                          "continue it")
     if why is not None:
-        raise GankitError(f"--force refuses to replace {out}: {why}; nothing was deleted. "
-                          "Choose another --out")
+        raise GankitError(f"{said['force']} refuses to replace {out}: {why}; nothing was "
+                          f"deleted. Choose {said['other']}")
     return "replace"
 
 

@@ -1,14 +1,15 @@
 """A folder of the user's own PNG/JPEG images (searched recursively) as one uint8 tensor.
 
 Each image is converted to grayscale or RGB, its shorter side resized to the model's resolution
-(bicubic, antialiased) and centre-cropped to a square. Files that cannot be decoded are skipped
-and counted; the run fails only when no image at all is usable. A folder has no test split and no
-labels: the test split is the training set itself, and classifier metrics do not apply.
+(bicubic, antialiased) and centre-cropped to a square; 16-bit grayscale PNGs are scaled to 8 bits
+(65535 is white), not clipped. Files that cannot be decoded are skipped and counted in one note
+(printed by the command line and by gankit.fit); the run fails only when no image at all is
+usable. A folder has no test split and no labels: the test split is the training set itself, and
+classifier metrics do not apply.
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from gankit.data.images import ImageSet
 from gankit.errors import DataError
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
+#: Pillow's modes of 16-bit grayscale (PNG); converting them to "L" would clip at 255.
+SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -29,7 +32,7 @@ def image_files(folder: Path) -> list[Path]:
 def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
     """One image as uint8 H×W×C (C = channels), resized and centre-cropped."""
     with Image.open(path) as im:
-        im = im.convert("L" if channels == 1 else "RGB")
+        im = _eight_bit(im).convert("L" if channels == 1 else "RGB")
         w, h = im.size
         scale = resolution / min(w, h)
         size = (max(resolution, round(w * scale)), max(resolution, round(h * scale)))
@@ -38,6 +41,14 @@ def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
         im = im.crop((left, top, left + resolution, top + resolution))
         arr = np.asarray(im, dtype=np.uint8)
     return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def _eight_bit(im: Image.Image) -> Image.Image:
+    """16-bit grayscale scaled to 8 bits (x / 257, so 65535 -> 255); other images unchanged."""
+    if im.mode not in SIXTEEN_BIT:
+        return im
+    wide = np.asarray(im, dtype=np.float64)
+    return Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8))  # "L"
 
 
 def load_folder(folder: str | Path | None, resolution: int, channels: int = 3) -> ImageSet:
@@ -61,8 +72,10 @@ def load_folder(folder: str | Path | None, resolution: int, channels: int = 3) -
                         f"(first: {skipped[0]})")
     notes = []
     if skipped:
-        notes.append(f"skipped {len(skipped)} unreadable file(s) of {len(files)} under {folder}, "
-                     f"e.g. {', '.join(skipped[:3])}")
-        warnings.warn(notes[-1], stacklevel=2)
+        shown = ", ".join(skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3
+                                          else "")
+        notes.append(f"skipped {len(skipped)} of the {len(files)} image files under {folder}, "
+                     f"which cannot be read as images: {shown}; training uses the other "
+                     f"{len(images)}")
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     return ImageSet(name="folder", train_x=x, test_x=x, source=str(folder), notes=notes)

@@ -32,7 +32,7 @@ from gankit.losses import OBJECTIVES
 from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
 from gankit.tasks.protocol import Task
-from gankit.train import distributed, ema, fastpath
+from gankit.train import distributed, ema, fastpath, shapes
 from gankit.train.checkpoint import (
     FILENAME,
     load_module_state,
@@ -166,6 +166,7 @@ class Trainer:
         self.nets = nets  # what the step calls: G and D under autocast/compile, DDP-wrapped
         self.guard = NonFiniteGuard(self)
         self.stop_vote = distributed.StopVote() if self.dist.enabled else None
+        shapes.check_trainer(self)  # G, D and the data fit together, before any step
 
     @property
     def fast(self) -> fastpath.FastPath:
