@@ -26,14 +26,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/toy.py
+	$(BIN)/python -m benchmarks.toy
 
 # On a GPU machine with torch preinstalled (no venv): docs/speed.md, "The GPU check".
 # Rehearsal here: make gpu-check GPU_PYTHON=.venv/bin/python GPU_CHECK_ARGS="--device cpu --tiny";
 # benchmarks/gpu_bundle.sh packs the wheels and data a machine without network needs.
 GPU_PYTHON ?= python3
 gpu-check:  ## every CUDA path and the long protocols, in one budgeted run
-	PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH} $(GPU_PYTHON) benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
+	PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH} $(GPU_PYTHON) -m benchmarks.gpu_check $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache *.egg-info

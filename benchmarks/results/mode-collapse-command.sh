@@ -1,7 +1,7 @@
 #!/bin/bash
 # The command that wrote BENCHMARKS.md's `mode-collapse` section (its headline sentences and note
 # summarise the tables, so they are kept here beside the data they summarise).
-.venv/bin/python benchmarks/mode_collapse.py runs/bench/unrolled runs/bench/pacgan-grid \
+.venv/bin/python -m benchmarks.mode_collapse runs/bench/unrolled runs/bench/pacgan-grid \
   --headline "Plain GAN (the unrolled GAN's protocol, saturating minimax loss, 3 seeds × 12,500 steps = the paper's 25,000 updates): **collapsed** — all samples in one blob at one mode at a time, the dominant mode changing 45–47 times in 50 evaluations; 0.5 ± 0.1 modes with a high-quality sample, reverse KL log 8 whenever it has any." \
   --headline "Unrolled GAN, K = 10: **cured, 3 of 3 seeds** — all 8 modes first reached at step 5,500, 3,250 and 7,000 (seed 2 dips to 7 at steps 8,750–9,000, then holds 8); 8.0 modes, reverse KL 0.11 ± 0.10, high-quality fraction 20 ± 12 % and still rising over the last 20 % of the run (seed 2 the lowest: 9.5 %, reverse KL 0.21)." \
   --headline "Unrolled GAN, K = 5: **cured, later and less sharply** — the ring closes between steps 5,000 and 10,250; 7.8 ± 0.4 modes, reverse KL 0.18 ± 0.11 (3 seeds)." \
