@@ -500,6 +500,27 @@ def bench(
         out.print(f"wrote {path}", highlight=False, markup=False)
 
 
+@app.command()
+@user_errors
+def lab(
+    port: Annotated[int, typer.Option(help="Port to serve on; 0 picks a free one.")] = 8000,
+    host: Annotated[str, typer.Option(
+        help="Address to listen on. The default serves this machine only; another address "
+             "lets other machines control the lab (a warning says so).")] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option(
+        "--no-browser", help="Do not open the lab in a web browser.")] = False,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder for the runs saved from the page.")] = Path("runs/lab"),
+) -> None:
+    """Train a 2-D GAN live in your browser: samples, D's surface, curves, theory; change the
+    loss and the remedies as it trains, two runs side by side (docs/lab.md; needs gankit[lab])."""
+    from gankit.lab import serve
+
+    serve(host, port, not no_browser, out_dir,
+          say=lambda text: out.print(text, markup=False, highlight=False),
+          warn=lambda text: err.print(text, markup=False, highlight=False))
+
+
 # -- `gankit data`: which data sets are here, and getting them offline ---------------------------
 data_app = typer.Typer(help="Data sets: where they are (list) and getting them (fetch).",
                        no_args_is_help=True)
