@@ -40,6 +40,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'gankit' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The public names, those imported on first use included (for dir() and tab completion),
+    and the module's own dunder names; not the helpers this file imports."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
+
+
 if TYPE_CHECKING:
     from gankit.api import Run, fit, load_config, open_run
     from gankit.config import Config

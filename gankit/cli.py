@@ -12,14 +12,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from typer.core import TyperCommand
 
@@ -45,6 +37,11 @@ TRUST_CODE = typer.Option(
     "names (package.module:name) or load the executable weights it names "
     "(eval.inception_weights). Off by default; only for run folders whose origin you trust.")
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+PLUGIN = typer.Option(
+    "--plugin", help="Import this module first (repeatable): your own module that registers "
+    "architectures, data sets, losses, metrics or penalties, so that configs and options may "
+    "name them, e.g. --plugin mynets (./mynets.py) or --plugin mypkg.nets. The current "
+    "directory is searched as with `python -m`, after the installed packages.")
 
 
 EXIT_INTERNAL = 1
@@ -174,33 +171,69 @@ def _print_notes(trainer) -> None:
     trainer.notes = []
 
 
-def _progress_hook(progress: Progress, task_id) -> callable:
-    def on_step(trainer) -> None:
-        rec = trainer.last_record
-        stats = f"D {rec['d_loss']:.3f}  G {rec['g_loss']:.3f}" if rec else ""
-        progress.update(task_id, completed=trainer.step, stats=stats)
+class OnceOptions(TyperCommand):
+    """A command that refuses a single-valued option given twice (`--steps 30 --steps 60`),
+    which click would settle silently by keeping the last."""
 
-    return on_step
+    def parse_args(self, ctx, args):
+        for param in self.params:
+            if param.param_type_name != "option" or param.multiple or param.is_flag:
+                continue
+            values = _option_values(args, param.opts)
+            if len(values) > 1:
+                error_line(f"{param.opts[0]} is given {len(values)} times "
+                           f"({', then '.join(values)}); give it once")
+                raise typer.Exit(EXIT_USER_ERROR)
+        return super().parse_args(ctx, args)
+
+
+def _option_values(args: list[str], names: list[str]) -> list[str]:
+    """The values given to an option (`--x v` or `--x=v`) among command-line words."""
+    values = []
+    words = list(args)
+    for i, word in enumerate(words):
+        if word == "--":
+            break
+        if word in names:
+            values.append(words[i + 1] if i + 1 < len(words) else "")
+        elif any(word.startswith(f"{name}=") for name in names if name.startswith("--")):
+            values.append(word.split("=", 1)[1])
+    return values
+
+
+def _agree(pairs: dict, given: dict[str, tuple[str, object]]) -> dict:
+    """`pairs` with the options' keys set, refusing an option and an override that disagree
+    (`--steps 30 train.steps=60`). `given`: key -> (the option's name, its value or None)."""
+    for key, (option, value) in given.items():
+        if value is None:
+            continue
+        if key in pairs and pairs[key] != value:
+            raise GankitError(f"{option} {value} and {key}={pairs[key]!r} disagree: give it once")
+        pairs[key] = value
+    return pairs
+
+
+def _load_plugins(names: list[str] | None) -> None:
+    from gankit import plugins
+
+    plugins.load(names or [])
 
 
 def _run_training(trainer) -> None:
-    from gankit import run
+    from gankit import api, run
+    from gankit.progress import training_bar
 
     total = trainer.cfg.train.steps
-    columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("steps"), TimeElapsedColumn(), TextColumn("eta"),
-               TimeRemainingColumn(), TextColumn("{task.fields[stats]}"))
     ranks = f" × {trainer.dist.world_size} processes" if trainer.dist.enabled else ""
     out.print(f"[bold]{escape(trainer.cfg.description or 'run')}[/] → "
               f"{escape(str(trainer.run_dir))} on {trainer.device}{ranks}, "
               f"{trainer.fast.describe()} (step {trainer.step} of {total})", highlight=False)
-    with Progress(*columns, console=out, transient=False) as progress:
-        task_id = progress.add_task("train", total=total, completed=trainer.step, stats="")
-        finished = run.train_run(trainer, _progress_hook(progress, task_id), release=False)
+    with training_bar(trainer, out) as bar:
+        finished = run.train_run(trainer, bar, release=False)
     if not finished:
-        err.print(f"stopped by {trainer.stop_signal} at step {trainer.step}; checkpoint saved. "
-                  f"Continue with: gankit resume {trainer.run_dir}", highlight=False,
-                  markup=False)
+        where = trainer.run_dir
+        err.print(api.stopped_line(trainer, f"`gankit eval {where}` measures it now",
+                                   f"gankit resume {where}"), highlight=False, markup=False)
         raise typer.Exit(EXIT_SIGNAL.get(trainer.stop_signal, 1))
     _evaluate_and_render(trainer)
 
@@ -239,7 +272,7 @@ def print_metrics(result: dict, title: str) -> None:
     out.print(table)
 
 
-@app.command()
+@app.command(cls=OnceOptions)
 @user_errors
 def train(
     preset: Annotated[
@@ -261,18 +294,19 @@ def train(
     inception_weights: Annotated[Path | None, typer.Option(
         "--inception-weights", help="Local TorchScript Inception weights: adds fid_inception.")
     ] = None,
+    plugin: Annotated[list[str] | None, PLUGIN] = None,
 ) -> None:
-    """Train a GAN from a preset, then evaluate it and draw its pictures."""
+    """Train a GAN from a preset, then evaluate it and draw its pictures.
+
+    A relative --data-dir (or data.data_dir) is resolved against the current directory and
+    stored so, and the run records a checksum of its data."""
     from gankit import run
     from gankit.config import load_preset, parse_overrides
 
-    pairs = parse_overrides(list(overrides or []))
-    if steps is not None:
-        pairs["train.steps"] = steps
-    if seed is not None:
-        pairs["train.seed"] = seed
-    if data_dir is not None:
-        pairs["data.data_dir"] = str(data_dir)
+    _load_plugins(plugin)
+    pairs = _agree(parse_overrides(list(overrides or [])), {
+        "train.steps": ("--steps", steps), "train.seed": ("--seed", seed),
+        "data.data_dir": ("--data-dir", None if data_dir is None else str(data_dir))})
     cfg = load_preset(preset).with_overrides(pairs)
     if inception_weights is not None:
         from gankit.metrics.inception import with_inception
@@ -289,7 +323,7 @@ def train(
         run.release_run(trainer)
 
 
-@app.command()
+@app.command(cls=OnceOptions)
 @user_errors
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `gankit train`.")],
@@ -297,13 +331,21 @@ def resume(
         int | None, typer.Option(help="New total of generator steps (default: the run's own).")
     ] = None,
     trust_code: Annotated[bool, TRUST_CODE] = False,
+    plugin: Annotated[list[str] | None, PLUGIN] = None,
+    new_data: Annotated[bool, typer.Option(
+        "--new-data", help="Continue although the data differ from those the run was trained "
+        "on (an image folder whose files changed); otherwise that is refused.")] = False,
 ) -> None:
-    """Continue a run from its last complete checkpoint."""
-    from gankit import run
+    """Continue a run from its last complete checkpoint, on the same data."""
+    from gankit import run, runinfo
+    from gankit.tasks import build_task
 
+    _load_plugins(plugin)
+    checked = runinfo.SameData(run_dir, build_task, new_data)
     with stage(f"opening {run_dir}", "nothing was changed"):
-        trainer = run.open_trainer(run_dir, steps, trust_code=trust_code)
+        trainer = run.open_trainer(run_dir, steps, trust_code=trust_code, task_factory=checked)
     try:
+        checked.commit(trainer)
         _resume(trainer, run_dir)
     finally:
         run.release_run(trainer)
@@ -320,30 +362,38 @@ def _resume(trainer, run_dir: Path) -> None:
     _run_training(trainer)
 
 
-@app.command("eval")
+@app.command("eval", cls=OnceOptions)
 @user_errors
 def eval_(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `gankit train`.")],
+    overrides: Annotated[list[str] | None, typer.Argument(
+        help="eval.* overrides for this evaluation, e.g. eval.n_samples=5000 "
+             "'eval.metrics=[\"w1\"]'.")] = None,
     inception_weights: Annotated[Path | None, typer.Option(
         "--inception-weights", help="Local TorchScript Inception weights: adds fid_inception.")
     ] = None,
     trust_code: Annotated[bool, TRUST_CODE] = False,
-    metrics: Annotated[str | None, typer.Option(
+    metrics: Annotated[list[str] | None, typer.Option(
         "--metrics", help="Comma-separated metric names to evaluate instead of the run's own "
-        "eval.metrics (any registered metric, or an import path).")] = None,
+        "eval.metrics (eval.metrics=[...] spelled as an option): any registered metric, one of "
+        "a --plugin module, or an import path.")] = None,
+    plugin: Annotated[list[str] | None, PLUGIN] = None,
 ) -> None:
     """Evaluate a run's latest checkpoint: write metrics.json and print the table.
 
     The run folder is only read, except for metrics.json (in a read-only folder the table is
     only printed)."""
-    from gankit import run
+    from gankit import api, run
+    from gankit.config import parse_overrides
 
     require_single("gankit eval")
+    _load_plugins(plugin)
+    names = [m.strip() for m in ",".join(metrics).split(",") if m.strip()] if metrics else None
+    pairs = _agree(parse_overrides(list(overrides or [])),
+                   {"eval.metrics": ("--metrics", names)})
     with stage(f"opening {run_dir}", "nothing was changed"):
         trainer = run.open_trainer(run_dir, write=False, trust_code=trust_code)
-    if metrics is not None:  # named here, by the user: checked as any config's metrics are
-        names = [m.strip() for m in metrics.split(",") if m.strip()]
-        trainer.cfg = trainer.task.cfg = trainer.cfg.with_overrides({"eval.metrics": names})
+    api.set_eval(trainer, pairs)  # named here, by the user: checked as any config's settings
     if inception_weights is not None:
         from gankit.metrics.inception import with_inception
 
@@ -362,7 +412,7 @@ def eval_(
         out.print(f"metrics: {Path(run_dir) / 'metrics.json'}", highlight=False, markup=False)
 
 
-@app.command()
+@app.command(cls=OnceOptions)
 @user_errors
 def sample(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `gankit train`.")],
@@ -372,13 +422,16 @@ def sample(
     ),
     seed: Annotated[int, typer.Option(help="Seed of the latent draws.")] = 0,
     trust_code: Annotated[bool, TRUST_CODE] = False,
+    plugin: Annotated[list[str] | None, PLUGIN] = None,
 ) -> None:
     """Draw samples from a run's generator into a file (its format from the suffix).
 
-    The run folder is only read."""
+    The run folder is only read; sampling needs no training data, so a run trained on data
+    passed from Python samples without them."""
     from gankit import run
 
     require_single("gankit sample")
+    _load_plugins(plugin)
     with stage(f"drawing {n} samples from {run_dir}", f"{out_file} was not written"):
         path = run.sample_to_file(run_dir, n, out_file, seed, trust_code=trust_code)
     out.print(f"wrote {n} samples to {path}", highlight=False, markup=False)

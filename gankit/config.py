@@ -21,6 +21,7 @@ from typing import Any
 
 from gankit import registry
 from gankit.errors import ConfigError
+from gankit.plugins import HINT as PLUGIN_HINT
 
 
 @dataclass(frozen=True)
@@ -405,7 +406,8 @@ def _validate_names(cfg: Config) -> None:
         value = getattr(getattr(cfg, section), name)
         if not reg.knows(value):
             raise ConfigError(f"{key} = {value!r} is not one of: {', '.join(reg)} (or an "
-                              f"import path 'package.module:name'){_choice_hint(value, reg)}")
+                              f"import path 'package.module:name'){_choice_hint(value, reg)}; "
+                              f"{PLUGIN_HINT}")
 
 
 def _names_with(reg: registry.Registry[Any], fact: str) -> list[str]:
@@ -485,7 +487,7 @@ def _validate_penalties(train: TrainConfig) -> None:
         if not registry.PENALTIES.knows(name):
             known = list(registry.PENALTIES)
             raise ConfigError(f"train.penalties: unknown penalty '{name}'; known: "
-                              f"{', '.join(known)}{_choice_hint(name, known)}")
+                              f"{', '.join(known)}{_choice_hint(name, known)}; {PLUGIN_HINT}")
         check_range(weight >= 0, f"train.penalties.{name}", weight, "≥ 0 (0 turns it off)")
     if train.gp_lambda and "gp" in train.penalties:
         raise ConfigError("the gradient penalty is set twice (train.gp_lambda and "
@@ -576,7 +578,7 @@ def _validate_eval(evaluation: EvalConfig) -> None:
         if not metrics.knows(name):
             raise ConfigError(
                 f"eval.metrics: unknown metric '{name}'; known: {', '.join(metrics)}"
-                f"{_choice_hint(name, list(metrics))}"
+                f"{_choice_hint(name, list(metrics))}; {PLUGIN_HINT}"
             )
 
 

@@ -302,8 +302,10 @@ _loading = False  # importing them now (their registrations may look names up)
 
 
 def _load_builtins() -> None:
-    """Import the modules that register the built-in names (once, on first look-up). A failed
-    import is raised and tried again at the next look-up, never taken for a full registry."""
+    """Import the modules that register the built-in names, then the installed packages'
+    plug-ins (entry points of the group gankit.plugins; gankit.plugins), once, on first look-up.
+    A failed import is raised and tried again at the next look-up, never taken for a full
+    registry."""
     global _loaded, _loading
     if _loaded or _loading:
         return
@@ -311,6 +313,9 @@ def _load_builtins() -> None:
     try:
         for module in _BUILTINS:
             importlib.import_module(module)
+        from gankit.plugins import load_entry_points
+
+        load_entry_points()
         _loaded = True
     finally:
         _loading = False

@@ -74,8 +74,10 @@ def test_a_run_of_python_modules_tells_how_to_open_it(tmp_path):
     gankit.fit(*nets(), data(), overrides=TINY, steps=2, out=tmp_path / "r", evaluate=False)
     with pytest.raises(GankitError, match="modules from Python"):
         gankit.open_run(tmp_path / "r", data=data())
-    with pytest.raises(GankitError, match="data were passed from Python"):
-        gankit.open_run(tmp_path / "r", G=nets()[0], D=nets()[1])
+    opened = gankit.open_run(tmp_path / "r", G=nets()[0], D=nets()[1])  # sampling needs no data
+    assert opened.sample(3).shape == (3, 2)
+    with pytest.raises(GankitError, match="evaluating needs the run's data"):
+        opened.evaluate()
 
 
 def test_torch_dataset_and_registered_names(tmp_path):
