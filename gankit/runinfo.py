@@ -197,10 +197,9 @@ class ShapeOnlyTask:
 
 
 def _scatter(samples: Tensor, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    import gankit.viz  # noqa: F401  (the backend: Agg, or a notebook's inline one)
 
     fig, ax = plt.subplots(figsize=(5, 5))
     arr = samples.cpu().numpy()

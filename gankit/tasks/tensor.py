@@ -95,10 +95,9 @@ class TensorTask:
 
             save_grid(path, self._unit_uint8(samples))
         elif path.suffix == ".png" and self.sample_shape == (2,):
-            import matplotlib
-
-            matplotlib.use("Agg")
             import matplotlib.pyplot as plt
+
+            import gankit.viz  # noqa: F401  (the backend: Agg, or a notebook's inline one)
 
             fig, ax = plt.subplots(figsize=(5, 5))
             real = self.data[:len(samples)].numpy()
