@@ -238,11 +238,11 @@ class Engine:
         slot = self.slots[run]
         if slot.run is None or slot not in self._active():
             raise GankitError(f"run {run.upper()} is not running; turn it on first")
-        folder, metrics = slot.run.save(self.out_root, _label(slot.controls))
+        folder = slot.run.save(self.out_root, _label(slot.controls))
+        shown = slot.frame["metrics"] if slot.frame is not None else {}
         with self.lock:
             slot.saved = {"folder": str(folder), "step": slot.run.step,
-                          "metrics": {k: metrics[k] for k in ("modes", "hq_fraction", "w1")
-                                      if k in metrics}}
+                          "metrics": {k: shown[k] for k in ("modes", "hq", "w1") if k in shown}}
             self.version += 1
         return slot.saved
 

@@ -36,6 +36,7 @@ def listen(host: str, port: int) -> socket.socket:
             raise GankitError(f"port {port} on {host} is in use (another gankit lab?); pass "
                               "--port N, or --port 0 for any free port") from None
         raise GankitError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.listen(128)  # connections wait from now on, while uvicorn starts
     return sock
 
 

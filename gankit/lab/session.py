@@ -1,7 +1,7 @@
 """The lab's one door into gankit's training code: configs, the trainer, the loss registry and
 run folders are used here and nowhere else in gankit.lab, through their most stable parts
 (`Config` and the presets; the Trainer's `train_step`, `sample`, `discriminate`, `step`, `log`,
-`save`; `gankit.run`'s evaluate/render and the run-folder functions). When those internals change,
+`save`; `gankit.run`'s render and the run-folder functions). When those internals change,
 this file is the one to adapt.
 
 A `LabRun` is an ordinary gankit run that lives in memory: the same Trainer `gankit train` drives,
@@ -134,10 +134,13 @@ class LabRun:
         finally:
             D.train(was_training)
 
-    def save(self, root: Path, label: str) -> tuple[Path, dict[str, Any]]:
+    def save(self, root: Path, label: str) -> Path:
         """Write this run as an ordinary gankit run folder under `root` (a new folder, never an
-        existing one): config, checkpoint, training log, metrics.json and pictures. Returns the
-        folder and its metrics. Training goes on afterwards exactly as it would have."""
+        existing one): config, checkpoint, training log and pictures; returns the folder.
+        Training goes on afterwards exactly as it would have.
+
+        metrics.json is left to `gankit eval`: its exact W1 on eval.n_samples samples can take
+        a minute for a collapsed G, too long to hold the page."""
         from gankit import run, rundir
 
         t = self.trainer
@@ -155,7 +158,6 @@ class LabRun:
             t.run_dir = folder
             t.save()
             t.save_frame()
-            metrics = run.evaluate(t)
             run.render(t)
         except OSError as e:
             raise GankitError(f"could not write the run folder {folder}: {e.strerror or e}"
@@ -164,7 +166,7 @@ class LabRun:
             t.run_dir = None
             t.cfg, t.task.cfg = kept
             rundir.unlock_run(folder)
-        return folder, metrics
+        return folder
 
 
 def _new_folder(root: Path, name: str) -> Path:

@@ -140,8 +140,8 @@ async function saveRun(key) {
 function savedText(saved) {
   const m = saved.metrics || {};
   const parts = [`saved step ${saved.step} to ${saved.folder}`];
-  if (m.modes !== undefined) parts.push(`${m.modes} modes, HQ ${(100 * m.hq_fraction).toFixed(1)} %`);
-  parts.push(`continue with: gankit resume ${saved.folder} --steps N`);
+  if (m.modes !== undefined) parts.push(`${m.modes} modes, HQ ${(100 * m.hq).toFixed(1)} % in the lab`);
+  parts.push(`measure it: gankit eval ${saved.folder}`, `continue it: gankit resume ${saved.folder} --steps N`);
   return parts.join(" · ");
 }
 
