@@ -74,7 +74,7 @@ def gpu_results() -> dict:
            "fast_path": "bf16 autocast", "gflop_per_image": 2.484, "peak_fraction": 0.01,
            "best_batch": 1024, "best_samples_per_s": 8000.0, "best_peak_fraction": 0.02,
            "batch_search": {"note": "out of memory at 4096"}}
-    return {"meta": {"command": "python benchmarks/gpu_check.py", "date": "2026-12-01 10:00 UTC",
+    return {"meta": {"command": "python -m benchmarks.gpu_check", "date": "2026-12-01 10:00 UTC",
                      "machine": "m", "torch": "2.11.0+cu130", "cuda": "13.0", "device": "cuda",
                      "gpu": "NVIDIA H200", "commit": "abc", "budget_minutes": 8, "tiny": False},
             "parts": {"tests": {"status": "ok", "seconds": 50},
