@@ -35,9 +35,9 @@ _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d
          nn.ConvTranspose3d)
 
 SIGMOID_NOTE = ("D's outputs all lie in [0, 1], even on inputs far from the data: it seems to end "
-                "in a sigmoid (or another squashing), but gankit's losses take D's raw score "
-                "(a logit, or a critic's value) and apply the sigmoid themselves; remove D's "
-                "last sigmoid")
+                "in a sigmoid (or another squashing), but the losses take D's raw output (a "
+                "logit, which they turn into a probability themselves, stably; a critic's "
+                "score for critic losses); remove D's last sigmoid")
 
 
 class ShapeError(GankitError):
