@@ -18,9 +18,6 @@ import gankit
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-#: Executed in the default suite: the theory notebook and the Python-API one (the others take
-#: longer and run with `make test-all`; measured times are in notebooks/README.md).
-DEFAULT_SUITE = {"01_minimax_and_optimal_d", "06_your_own_nets_and_data"}
 #: gankit modules a notebook may import besides the package itself (its __all__).
 PUBLIC_MODULES = {"theory", "metrics"}
 
@@ -87,9 +84,9 @@ def execute(path: Path, tmp_path: Path, monkeypatch) -> nbformat.NotebookNode:
     return nb
 
 
-@pytest.mark.parametrize("path", [
-    p if p.stem in DEFAULT_SUITE else pytest.param(p, marks=pytest.mark.slow) for p in PATHS
-], ids=lambda p: p.stem)
+# All six in the default suite (CI runs every notebook): about 10 CPU-seconds each in quick mode,
+# kernel start included (notebooks/README.md has the measured times).
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom_in_quick_mode(path, tmp_path, monkeypatch):
     nb = execute(path, tmp_path, monkeypatch)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]

@@ -288,7 +288,8 @@ runs = {name: saturation.early_run(name, RUN_STEPS) for name in saturation.OBJEC
 fig, ax = plt.subplots(figsize=(8, 3.8))
 for name, records in runs.items():
     ax.plot([r["step"] for r in records], [r["grad_norm_g"] for r in records],
-            color=saturation.COLOURS[name], label=saturation.LABELS[name])
+            color=saturation.COLOURS[name], ls="--" if name == "ml" else "-",
+            label=saturation.LABELS[name])
 ax.set(yscale="log", xlabel="generator step", ylabel="‖∇ G's loss‖ (G's parameters)",
        title="G's gradient norm in three otherwise identical runs")
 ax.legend(fontsize=8)

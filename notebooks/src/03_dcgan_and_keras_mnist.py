@@ -36,7 +36,7 @@ QUICK = os.environ.get("GANKIT_NOTEBOOK_QUICK") == "1"  # the cheap mode the tes
 DATA = os.environ.get("GANKIT_NOTEBOOK_DATA", "auto")  # fashion-mnist, mnist, digits, or auto
 DCGAN_STEPS = 20 if QUICK else 1000
 KERAS_STEPS = 10 if QUICK else 300
-KERAS_PRETRAIN = 256 if QUICK else 2000  # the notes: 10,000 real + 10,000 generated images
+KERAS_PRETRAIN = 1024 if QUICK else 2000  # the notes: 10,000 real + 10,000 generated images
 KERAS_WIDTHS = (64, 64)  # G's and D's width; the notes' are 200 and 256 (preset keras-mnist)
 DCGAN_WIDTH = 32  # the preset's is 64
 EVALUATE = not QUICK  # Fréchet distance in a domain classifier's features (part 4)
@@ -297,12 +297,15 @@ if EVALUATE:
         print(f"{name:14s} {m['fd_classifier']:14.1f} {m['classes_present']:16.0f}")
     check("fd_classifier: DCGAN − Keras recipe (DCGAN ahead at equal time)",
           scores["DCGAN"]["fd_classifier"] - scores["Keras recipe"]["fd_classifier"], 0.0)
-    check("Keras recipe: median over its log of mean D(G(z)) (D rejects the fakes)",
-          float(np.median(read_log(keras)["d_fake"])), 0.05)
+    d_fake = {name: float(np.median(read_log(run)["d_fake"])) for name, run in
+              [("DCGAN", dcgan), ("Keras recipe", keras)]}
+    print("median over the training log of mean D(G(z)):", d_fake)
+    check("median D(G(z)): Keras recipe − DCGAN (its D rejects the fakes more)",
+          d_fake["Keras recipe"] - d_fake["DCGAN"], 0.0)
 
 # %% [markdown]
 # At this budget DCGAN is far ahead: its small networks make many more steps in the same time,
 # while the Keras recipe's D — dense layers, dropout, trained first on its own — starts the game
-# as the much stronger player (mean D(G(z)) near 0 in its log), the situation of notebook 2's
+# as the stronger player (its D(G(z)) stays lower than DCGAN's), the situation of notebook 2's
 # part 3. How the full recipe fares over its 10,000 steps, and at full width, is measured in
 # gankit's documentation on images (`docs/images.md`), with the command that produced each number.

@@ -20,15 +20,15 @@
 #   generator that drops modes (Lin, Khetan, Fanti and Oh, PacGAN).
 #
 # **Time.** About 2 minutes on a laptop CPU; `GANKIT_NOTEBOOK_QUICK=1` runs every cell with a
-# tenth of the steps (too short to collapse or to cure: the training checks say so and skip).
+# twentieth of the steps (too short to collapse or to cure: the training checks say so and skip).
 
 # %% tags=["parameters"]
 import os
 
 QUICK = os.environ.get("GANKIT_NOTEBOOK_QUICK") == "1"  # the cheap mode the tests run
 
-STEPS = 300 if QUICK else 3000  # generator steps of each of the three ring runs (part 2)
-EVERY = 50 if QUICK else 100  # evaluate the samples every EVERY steps
+STEPS = 150 if QUICK else 3000  # generator steps of each of the three ring runs (part 2)
+EVERY = 25 if QUICK else 100  # evaluate the samples every EVERY steps
 GAME_ROUNDS = (300, 30)  # rounds of the minimax and maximin games (a few seconds)
 SEED = 0
 

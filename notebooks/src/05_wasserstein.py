@@ -23,14 +23,14 @@
 #   the distance during training ("the distance correlates well with sample quality").
 #
 # **Time.** About 2 minutes on a laptop CPU; `GANKIT_NOTEBOOK_QUICK=1` runs the same cells with a
-# twentieth of the training (the training checks need the full length and are skipped then).
+# fortieth of the training (the training checks need the full length and are skipped then).
 
 # %% tags=["parameters"]
 import os
 
 QUICK = os.environ.get("GANKIT_NOTEBOOK_QUICK") == "1"  # the cheap mode the tests run
 
-STEPS = 200 if QUICK else 4000  # generator steps of each training run (part 3)
+STEPS = 100 if QUICK else 4000  # generator steps of each training run (part 3)
 N_SHIFT = 500 if QUICK else 1000  # samples per side for W1 against the shift (part 2)
 EVERY = 25 if QUICK else 100  # measure W1 and the critic's estimate every EVERY steps
 D_CHECKPOINTS = (25, 100, 400) if QUICK else (25, 50, 100, 200, 400, 800, 1600, 3200)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 QUICK = os.environ.get("GANKIT_NOTEBOOK_QUICK") == "1"  # the cheap mode the tests run
 
-STEPS = 300 if QUICK else 3000  # generator steps of the main run
-SHORT = 100 if QUICK else 300  # steps of the comparison and resume runs
+STEPS = 150 if QUICK else 3000  # generator steps of the main run
+SHORT = 50 if QUICK else 300  # steps of the comparison and resume runs
 OUT = Path(tempfile.mkdtemp(prefix="gankit-notebook-6-"))  # run folders; set your own to keep them
 
 # %%
@@ -138,7 +138,8 @@ with torch.no_grad():
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
 axes[0].imshow(d_of_x, origin="lower", extent=(-lim, lim, -lim, lim), cmap="RdBu", vmin=0, vmax=1)
 axes[0].scatter(*run.sample(2000).T, s=1, c="k")
-axes[0].set(title="2,000 samples over D(x) (blue: 'real')", xticks=[], yticks=[])
+axes[0].set(title="2,000 samples over D(x) (blue: 'real')", xticks=[], yticks=[],
+            xlim=(-lim, lim), ylim=(-lim, lim))
 axes[1].plot(*np.array(trace).T, "b.-")
 axes[1].set(xlabel="generator step", ylabel="W1(500 samples, 500 real points)",
             title="a callback's record")
