@@ -22,8 +22,8 @@ def test_defaults_complete_and_typed():
 
 
 def test_text_of_an_input_box_is_parsed():
-    settings = validate_run({"k": "3", "lr_d": " 2e-4 ", "ema": 0}, LOSSES)
-    assert settings["k"] == 3 and settings["lr_d"] == 2e-4 and settings["ema"] == 0.0
+    settings = validate_run({"k": "3", "lr_d": " 2e-4 ", "ema": "0.99"}, LOSSES)
+    assert settings["k"] == 3 and settings["lr_d"] == 2e-4 and settings["ema"] == 0.99
 
 
 @pytest.mark.parametrize(("raw", "field", "words"), [

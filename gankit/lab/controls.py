@@ -108,10 +108,11 @@ def run_fields(losses: Iterable[str]) -> dict[str, Number | Choice]:
 
 SEED = Number("seed", 0, 2**31 - 1, integer=True)
 
-#: What a run starts with: the ring preset's values (non-saturating loss, Adam 1e-3, EMA).
+#: What a run starts with: the ring preset's values (non-saturating loss, Adam 1e-3), except the
+#: weight average: off, so that the page shows G itself moving (EMA is a control).
 DEFAULTS: dict[str, Any] = {
     "data": "ring", "loss": "nonsaturating", "k": 1, "lr_g": 1e-3, "lr_d": 1e-3, "unroll": 0,
-    "pack": 1, "ema": 0.999, "gp": 0.0, "batch_size": 256, "prior": "normal", "prior_dim": 2,
+    "pack": 1, "ema": 0.0, "gp": 0.0, "batch_size": 256, "prior": "normal", "prior_dim": 2,
     "mixture_std": 0.05, "mixture": "0, 0; 2, 0; 0, 2; 2, 2, 3",
 }
 

@@ -21,7 +21,7 @@ from gankit.metrics.wasserstein import wasserstein1
 
 GRID_RES = 40  # D and D* on a GRID_RES × GRID_RES grid over the data
 N_SAMPLES = 512  # G's samples drawn each frame (also the kernel density's)
-N_ARROWS = 160  # the first N_ARROWS samples get an arrow from their earlier position ...
+N_ARROWS = 100  # the first N_ARROWS samples get an arrow from their earlier position ...
 ARROW_FRAMES = 4  # ... that many frames ago (about a second)
 N_W1 = 256  # W1 between this many samples of G and fresh real samples (exact assignment)
 SAMPLE_SEED = 20_251  # the fixed latent draws of the frames
@@ -76,7 +76,8 @@ class FrameMaker:
                 "cross_entropy": self.run.cross_entropy}
 
     def metrics(self, samples: np.ndarray) -> dict[str, Any]:
-        """modes, HQ fraction, reverse KL, W1 and each mode's share of the samples."""
+        """modes, HQ fraction, reverse KL, W1, and each mode's share of the high-quality samples
+        (all zero when there are none): a collapsed G gives one mode the whole share."""
         mix = self.run.mixture
         fake = torch.from_numpy(samples)
         counts = mode_histogram(fake, mix.centres, mix.std).numpy()
@@ -85,7 +86,7 @@ class FrameMaker:
                 "hq": hq_fraction(fake, mix.centres, mix.std),
                 "rkl": finite(reverse_kl(fake, mix.centres, mix.std, mix.weights)),
                 "w1": wasserstein1(samples[:N_W1], self.real),
-                "shares": numbers(counts / len(samples), 3)}
+                "shares": numbers(counts / max(counts.sum(), 1), 3)}
 
     def make(self, with_value: bool) -> dict[str, Any]:
         """The frame now; `with_value`: also C(G) (a Monte Carlo estimate, the costly part)."""

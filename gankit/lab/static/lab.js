@@ -320,7 +320,7 @@ function drawModes(ctx, bg, toPx, size, details) {
 function drawSamples(ctx, frame, toPx, details) {
   const s = frame.samples, from = frame.arrows_from;
   if (details && from) {
-    ctx.strokeStyle = "rgba(230, 120, 20, 0.9)";
+    ctx.strokeStyle = "rgba(230, 120, 20, 0.75)";
     ctx.lineWidth = 1;
     for (let i = 0; i < from.length / 2; i++) arrow(ctx, toPx(from[2 * i], from[2 * i + 1]),
                                                     toPx(s[2 * i], s[2 * i + 1]));
