@@ -240,3 +240,24 @@ def test_port_in_use_is_one_line(tmp_path):
     assert f"port {port} on 127.0.0.1 is in use" in " ".join(result.output.split())
     result = CliRunner().invoke(app, ["lab", "--port", "70000", "--no-browser"])
     assert result.exit_code == 2 and "--port must be in [0, 65535]" in result.output
+
+
+@pytest.mark.parametrize(("host", "warned"), [("127.0.0.1", False), ("0.0.0.0", True)])
+def test_a_non_local_host_gets_a_warning(monkeypatch, tmp_path, host, warned):
+    """Serving beyond this machine is the user's explicit choice, and it is said so."""
+    pytest.importorskip("uvicorn", reason="the lab needs the extra gankit[lab]")
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from gankit.cli import app
+    from gankit.lab.engine import Engine
+
+    served = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: served.append(sockets))
+    monkeypatch.setattr(Engine, "start", lambda self: None)
+    result = CliRunner().invoke(app, ["lab", "--host", host, "--port", "0", "--no-browser",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert len(served) == 1 and f"http://{host}:" in result.output
+    assert ("makes the lab reachable from other machines" in " ".join(result.output.split())
+            ) is warned
