@@ -167,7 +167,10 @@ function onMessage(event) {
 
 function updateRun(key, data) {
   const run = lab.runs[key];
-  if (data.restarted) run.history = [];
+  if (data.restarted) {
+    run.history = [];
+    for (const sel of [".theorem-result", ".saved"]) panel(key).querySelector(sel).textContent = "";
+  }
   run.history.push(...data.points);
   if (data.frame) { run.frame = data.frame; lab.frames += 1; }
   if (data.restarted && !data.frame) run.frame = null;
