@@ -63,7 +63,7 @@ class DObjective:
         stats = {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_out.detach()).mean(),
                  "d_fake": torch.sigmoid(fake_out.detach()).mean()}
         for name, weight, penalty in self.penalties:  # in the gradient, logged apart
-            value = penalty(plain_D or D, real, fake, generator)
+            value = penalty(D if plain_D is None else plain_D, real, fake, generator)
             loss = loss + weight * value
             stats[name] = value.detach()
         return loss, stats
