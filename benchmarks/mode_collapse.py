@@ -31,8 +31,9 @@ FIGURES = {"scatter_grid": "scatter grid: methods × steps, seed 0",
            "curves": "modes, high-quality fraction and reverse KL against the step"}
 
 
-def block(folder: Path) -> str:
-    """One bench run as Markdown: provenance, steps vs the paper's, the table, the figures."""
+def block(folder: Path, tag: str | None = None) -> str:
+    """One bench run as Markdown: provenance, steps vs the paper's, the table, the figures (copied
+    to docs/ as `mode-collapse-<tag>-*.png`, the tag the suite's name unless given)."""
     info = json.loads((folder / "results.json").read_text())["provenance"]
     table = (folder / "table.md").read_text().split("\n\n", 1)[1]
     note = (folder / "table.md").read_text().split("\n\n", 1)[0].splitlines()[-1]
@@ -54,7 +55,7 @@ def block(folder: Path) -> str:
              steps_line, note, "", table.rstrip(), ""]
     for stem, caption in FIGURES.items():
         for figure in sorted(folder.glob(f"{stem}*.png")):
-            name = f"mode-collapse-{info['suite']}-{figure.stem.replace('_', '-')}.png"
+            name = f"mode-collapse-{tag or info['suite']}-{figure.stem.replace('_', '-')}.png"
             lines += embed_figure(figure, name, caption)
     return "\n".join(lines)
 
@@ -65,17 +66,24 @@ def main() -> None:
     ap.add_argument("--headline", action="append", default=[],
                     help="one sentence of the summary (repeatable)")
     ap.add_argument("--note", default="", help="a paragraph after the summary")
+    ap.add_argument("--section", default="mode-collapse",
+                    help="the BENCHMARKS.md section to write (another name keeps the first one, "
+                         "and names the copied figures after itself)")
+    ap.add_argument("--title", default="Mode collapse over training: the unrolled GAN's ring and "
+                    "PacGAN's grid", help="the section's heading")
     args = ap.parse_args()
-    intro = ["## Mode collapse over training: the unrolled GAN's ring and PacGAN's grid", "",
+    tag = None if args.section == "mode-collapse" else args.section
+    intro = [f"## {args.title}", "",
              f"Written by `{script()} {' '.join(str(f) for f in args.folders)} --headline ...` "
              "(the whole command, headlines included, is kept in "
-             f"benchmarks/results/mode-collapse-command.sh) at commit {git_commit()} from the "
+             f"benchmarks/results/{args.section}-command.sh) at commit {git_commit()} from the "
              "output folders of the `gankit bench` commands below. Every cell is evaluated along "
              "training on the same latent draws; the tables average each seed's evaluations over "
              "the last 20 % of its steps, then show mean ± std over seeds. *Italics*: the paper's "
              "result. See docs/mode_collapse.md for which claim each figure tests.", "",
              *[f"- {h}" for h in args.headline], *([""] if args.headline else [])]
-    write_bench_section("mode-collapse", intro, args.note, args.folders, block)
+    write_bench_section(args.section, intro, args.note, args.folders,
+                        lambda folder: block(folder, tag))
 
 if __name__ == "__main__":
     main()

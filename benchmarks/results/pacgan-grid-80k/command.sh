@@ -8,6 +8,6 @@ for m in PacGAN4 GAN PacGAN2; do
   OMP_NUM_THREADS=1 nice -n 19 .venv/bin/gankit bench pacgan-grid --method "$m" --seeds 3 \
     --steps 80000 --jobs 1 --out "runs/longruns/pacgan-grid-$m"
 done
-mkdir -p runs/longruns/combined/cells
-for m in PacGAN4 GAN PacGAN2; do cp -r runs/longruns/pacgan-grid-$m/cells/. runs/longruns/combined/cells/; done
-.venv/bin/gankit bench pacgan-grid --seeds 3 --steps 80000 --finished-only --out runs/longruns/combined
+mkdir -p runs/bench/pacgan-grid-80k/cells
+for m in PacGAN4 GAN PacGAN2; do cp -r runs/longruns/pacgan-grid-$m/cells/. runs/bench/pacgan-grid-80k/cells/; done
+.venv/bin/gankit bench pacgan-grid --seeds 3 --steps 80000 --finished-only --out runs/bench/pacgan-grid-80k
