@@ -77,6 +77,20 @@ def test_w1_two_point_masses():
         wasserstein1(a, b[:10])
 
 
+def test_w1_matches_the_optimal_assignment_on_a_collapsed_sample():
+    """A collapsed G (every sample at one point, near-ties everywhere) gets the exact optimum:
+    the assignment cost from SciPy's Hungarian solver, on a size where that is quick."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(400, 2)) * 0.05 + rng.integers(-2, 3, size=(400, 2)) * 2.0
+    fake = rng.normal(size=(400, 2)) * 1e-6
+    cost = cdist(fake, real)
+    rows, cols = linear_sum_assignment(cost)
+    assert math.isclose(wasserstein1(fake, real), cost[rows, cols].mean(), rel_tol=1e-9)
+
+
 def test_registry_names_and_compute():
     assert {"modes", "hq_fraction", "reverse_kl", "w1"} <= set(METRICS)
     r = ring()
