@@ -22,11 +22,16 @@ if [ -d "$(dirname "$(dirname "$exclude")")" ]; then
 fi
 
 # 1. wheels -----------------------------------------------------------------------------------
-version=$(sed -n 's/^tomli-w==\([^ ]*\).*/\1/p' constraints.txt)
+# the packages the device machine's Python lacks, at the versions constraints.txt pins
+pins=()
+for pkg in tomli-w pot; do
+  version=$(sed -n "s/^${pkg}==\([^ ]*\).*/\1/p" constraints.txt)
+  pins+=("${pkg}==${version:?no $pkg pin in constraints.txt}")
+done
 rm -f "$B"/whl/*.whl
 "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
   --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
-  -d "$B/whl" "tomli-w==${version:?no tomli-w pin in constraints.txt}"
+  -d "$B/whl" "${pins[@]}"
 echo "wheels: $(ls "$B/whl")"
 
 # 2. Fashion-MNIST: the installed Debian package, else its .deb unpacked (not installed) ------
