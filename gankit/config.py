@@ -69,6 +69,7 @@ class ModelConfig:
     init: str = "default"  # default (PyTorch's) | orthogonal (gain model.init_gain, zero biases)
     init_gain: float = 1.0  # gain of the orthogonal initialisation (the unrolled GAN's: 0.8)
     d_input_scale: float = 1.0  # D multiplies its input by this first (the unrolled GAN's: 1/4)
+    spectral_norm: str = "none"  # none | d | g | both: spectral normalisation of the nets' layers
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,10 @@ class TrainConfig:
     batch_size: int = 256  # minibatch m, for real and for fake samples
     k: int = 1  # discriminator steps per generator step
     g_steps: int = 1  # generator updates per step, after the k D steps (PacGAN's Stacked MNIST: 2)
+    # G's step draws fresh latents (Algorithm 1); false: it re-uses the last D step's fake batch,
+    # as the classic DCGAN loop does (one G forward fewer per step; G then trains on the fakes D
+    # has just been updated on)
+    fresh_latents_for_g: bool = True
     loss: str = "nonsaturating"  # minimax | nonsaturating | ml
     # -- critics and mode-collapse remedies (docs/mode_collapse.md) -----------------------------
     # (train.loss may also be wasserstein | hinge | least_squares: D's output is then a score)
@@ -86,7 +91,12 @@ class TrainConfig:
     clip: float = 0.0  # WGAN weight clipping: D's weights into [-clip, clip] after each D step
     gp_lambda: float = 0.0  # WGAN-GP: λ × gradient penalty on random interpolates; 0 = off
     penalties: dict[str, float] = field(default_factory=dict)  # registered penalty -> weight
+    penalty_every: int = 1  # lazy penalties (StyleGAN2): on every N-th D step only, weighted N×
     pack: int = 1  # PacGAN: D judges packs of this many samples; batch_size must divide by it
+    # -- small data (docs/modern.md): D's inputs augmented, differentiably (DiffAugment, ADA) ----
+    augment: str = ""  # comma-separated ops: translation, cutout, color (registered); "" = off
+    ada_target: float = 0.0  # ADA: adapt the ops' probability p to this E[sign D(real)]; 0 = off
+    ada_images: int = 100_000  # ADA: real images over which p can move from 0 to 1
     unroll: int = 0  # unrolled GAN: G's loss sees D after this many functional D steps; 0 = off
     unroll_first_order: bool = False  # unrolled steps as constants (no gradient through them)
     unroll_real_term: bool = True  # G's unrolled loss keeps D^K's real-data term: f(θ_G, θ_D^K)
@@ -100,6 +110,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # CPU threads; 0 = torch's default (one per core)
+    interop_threads: int = 0  # CPU threads running independent ops at once; 0 = torch's default
     log_every: int = 100  # steps between lines of metrics.jsonl
     tensorboard: bool = False  # also write TensorBoard event files (run_dir/tensorboard/)
     ckpt_every: int = 1000  # steps between checkpoints
@@ -140,6 +151,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.g_activation": ("relu", "leaky_relu", "tanh", "elu"),
     "model.d_activation": ("relu", "leaky_relu", "tanh", "elu"),
     "model.init": ("default", "orthogonal"),
+    "model.spectral_norm": ("none", "d", "g", "both"),
     "train.optimizer": ("adam", "rmsprop"),
     "train.compile_mode": ("default", "reduce-overhead", "max-autotune"),
     "train.on_nonfinite": ("stop", "skip"),
@@ -356,6 +368,7 @@ def validate(cfg: Config) -> None:
     _validate_model(cfg)
     _validate_loop(cfg.train)
     _validate_remedies(cfg)
+    _validate_augment(cfg)
     _validate_stack(cfg.data)
     _validate_optimizer(cfg.train)
     _validate_bookkeeping(cfg.train)
@@ -470,6 +483,12 @@ def _validate_model(cfg: Config) -> None:
     check_range(model.maxout_pieces >= 2, "model.maxout_pieces", model.maxout_pieces, "≥ 2")
     check_range(model.init_gain > 0, "model.init_gain", model.init_gain, "> 0")
     check_range(model.d_input_scale > 0, "model.d_input_scale", model.d_input_scale, "> 0")
+    for role, arch in (("generator", model.g_arch), ("discriminator", model.d_arch)):
+        if model.spectral_norm in (role[0], "both") and arch == registry.PYTHON:
+            raise ConfigError(f"model.spectral_norm = {model.spectral_norm!r} normalises the nets "
+                              f"gankit builds, but the {role} was passed from Python: apply "
+                              "torch.nn.utils.parametrizations.spectral_norm to its layers "
+                              "yourself, or leave model.spectral_norm at 'none'")
 
 
 def _validate_loop(train: TrainConfig) -> None:
@@ -492,6 +511,12 @@ def _validate_penalties(train: TrainConfig) -> None:
     if train.gp_lambda and "gp" in train.penalties:
         raise ConfigError("the gradient penalty is set twice (train.gp_lambda and "
                           "train.penalties.gp): keep one")
+    check_range(train.penalty_every >= 1, "train.penalty_every", train.penalty_every,
+                "≥ 1 (1 = every D step)")
+    if train.penalty_every > 1 and not (train.gp_lambda or any(train.penalties.values())):
+        raise ConfigError(f"train.penalty_every = {train.penalty_every} spaces out D's "
+                          "penalties, but this run has none: name one in train.penalties "
+                          "(e.g. {r1 = 1.0}) or leave train.penalty_every at 1")
 
 
 def _validate_remedies(cfg: Config) -> None:
@@ -510,6 +535,27 @@ def _validate_remedies(cfg: Config) -> None:
             f"train.batch_size = {train.batch_size} is not divisible by train.pack = "
             f"{train.pack}: a packed D judges groups of {train.pack} samples; use a multiple of "
             f"{train.pack} ({near})")
+
+
+def _validate_augment(cfg: Config) -> None:
+    """Augmentation: registered op names (near match on a typo), image data only; ADA's target in
+    (0, 1) and only with ops to apply."""
+    train = cfg.train
+    if train.augment.strip():
+        from gankit.train.augment import parse_ops
+
+        parse_ops(train.augment)
+        if _has(cfg, "images") is False:
+            raise ConfigError(f"train.augment = {train.augment!r} transforms images, but data set "
+                              f"{cfg.data.name!r} is not an image data set (its samples are "
+                              "points): leave train.augment empty (\"\") for it")
+    check_range(0 <= train.ada_target < 1, "train.ada_target", train.ada_target,
+                "in [0, 1) (0 = no ADA; the paper's value is 0.6)")
+    check_range(train.ada_images >= 1, "train.ada_images", train.ada_images, "≥ 1")
+    if train.ada_target and not train.augment.strip():
+        raise ConfigError(f"train.ada_target = {train.ada_target:g} adapts the probability of the "
+                          "augmentations, but train.augment is empty: name them too, e.g. "
+                          "train.augment=\"translation,cutout,color\"")
 
 
 def _validate_stack(data: DataConfig) -> None:
@@ -566,6 +612,12 @@ def _validate_speed(train: TrainConfig) -> None:
     if train.fused_adam and train.optimizer != "adam":
         raise ConfigError(f"train.fused_adam = true applies to Adam, but train.optimizer = "
                           f"{train.optimizer!r}; unset it or set train.optimizer=adam")
+    check_range(0 <= train.interop_threads <= MAX_THREADS, "train.interop_threads",
+                train.interop_threads, f"in [0, {MAX_THREADS}] (0 = torch's default)")
+    if not train.fresh_latents_for_g and train.g_steps > 1:
+        raise ConfigError(f"train.fresh_latents_for_g = false re-uses the D step's fake batch for "
+                          f"one G update, but train.g_steps = {train.g_steps}: set "
+                          "train.fresh_latents_for_g=true or train.g_steps=1")
     if train.device == "cpu" and train.sync_batchnorm:
         raise ConfigError("train.sync_batchnorm = true needs CUDA devices (PyTorch's "
                           "SyncBatchNorm has no CPU implementation); set it to false on CPU")

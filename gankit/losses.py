@@ -178,6 +178,32 @@ def gradient_penalty(
     return (norms - 1).square().mean()
 
 
+def _input_gradient_norms(D: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """‖∇_x D(x)‖² per output of D (per sample; per pack for a PacGAN D), differentiable in
+    D's weights (double backward)."""
+    if not x.requires_grad:  # a detached batch: the gradient is taken w.r.t. a leaf copy
+        x = x.detach().requires_grad_(True)
+    scores = D(x)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return grad.reshape(scores.numel(), -1).square().sum(1)
+
+
+def r1_penalty(D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+               generator: torch.Generator | None = None) -> Tensor:
+    """R1:  ½ E_x ‖∇_x D(x)‖²  on real data (Mescheder, Geiger & Nowozin 2018, "Which Training
+    Methods for GANs do actually Converge?"): zero-centred, it pushes D flat on the data, where
+    the game converges locally. Weighted γ in train.penalties = {r1 = γ}: γ/2 · E‖∇D‖²."""
+    return _input_gradient_norms(D, real.detach()).mean() / 2
+
+
+def r2_penalty(D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+               generator: torch.Generator | None = None) -> Tensor:
+    """R2:  ½ E_z ‖∇_x D(x)‖² at x = G(z)  (the same paper): R1 on the generated samples.
+    R3GAN (Huang et al. 2024, "The GAN is dead; long live the GAN!") uses both with RpGAN.
+    The fakes' graph to G is kept when the caller has one (the unrolled GAN)."""
+    return _input_gradient_norms(D, fake).mean() / 2
+
+
 register_loss("wasserstein", Objective(critic_wasserstein, fake_only(generator_wasserstein)),
               critic=True)
 register_loss("hinge", Objective(critic_hinge, fake_only(generator_wasserstein)), critic=True)
@@ -185,6 +211,44 @@ register_loss("least_squares",
               Objective(discriminator_least_squares, fake_only(generator_least_squares)),
               critic=True)
 register_penalty("gp", gradient_penalty)
+register_penalty("r1", r1_penalty)
+register_penalty("r2", r2_penalty)
+
+
+# -- relativistic losses: D compares real with fake; G's loss needs D's outputs on real data ------
+
+
+def discriminator_rpgan(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """RpGAN D loss:  E_{x, z} softplus(-(D(x) - D(G(z))))  over pairs (real i, fake i)
+    (Jolicoeur-Martineau 2018, "The relativistic discriminator"; the pairing loss of R3GAN,
+    Huang et al. 2024). D's output is a score whose difference is a log-odds that the real one of
+    the pair is real: adding a constant to every output changes nothing."""
+    return softplus(fake_logits - real_logits).mean()
+
+
+def generator_rpgan(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """RpGAN G loss:  E_{x, z} softplus(-(D(G(z)) - D(x))): D's loss with the roles swapped."""
+    return softplus(real_logits - fake_logits).mean()
+
+
+def discriminator_ragan(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """Relativistic average D loss (RaSGAN, Jolicoeur-Martineau 2018):
+    -E_x log σ(D(x) - E_z D(G(z))) - E_z log(1 - σ(D(G(z)) - E_x D(x))): each sample against the
+    other batch's mean output."""
+    return (softplus(fake_logits.mean() - real_logits).mean()
+            + softplus(fake_logits - real_logits.mean()).mean())
+
+
+def generator_ragan(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """Relativistic average G loss: D's with real and fake swapped,
+    -E_z log σ(D(G(z)) - E_x D(x)) - E_x log(1 - σ(D(x) - E_z D(G(z))))."""
+    return discriminator_ragan(fake_logits, real_logits)
+
+
+register_loss("rpgan", Objective(discriminator_rpgan, generator_rpgan, g_uses_real=True),
+              critic=True)
+register_loss("ragan", Objective(discriminator_ragan, generator_ragan, g_uses_real=True),
+              critic=True)
 
 
 def _given_from_python(*outputs: Tensor) -> Tensor:

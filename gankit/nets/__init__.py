@@ -22,6 +22,7 @@ from gankit.nets.dcgan import (
 from gankit.nets.keras_mnist import KerasMnistDiscriminator, KerasMnistGenerator
 from gankit.nets.mlp import LogitHead, maxout_mlp, mlp
 from gankit.nets.pack import pack_discriminator
+from gankit.nets.spectral import applies, spectral_normalise
 from gankit.registry import DISCRIMINATORS, GENERATORS, PYTHON, register_arch
 from gankit.registry import OLD_NAMES as _OLD_NAMES
 
@@ -61,15 +62,18 @@ class Reshape(nn.Module):
 
 
 def build_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
-    """G: latent (batch, prior.dim) -> samples (batch, *sample_shape)."""
-    return _check(GENERATORS[cfg.model.g_arch](cfg, tuple(sample_shape)), cfg.model.g_arch)
+    """G: latent (batch, prior.dim) -> samples (batch, *sample_shape); spectrally normalised
+    when model.spectral_norm says so (gankit.nets.spectral)."""
+    net = _check(GENERATORS[cfg.model.g_arch](cfg, tuple(sample_shape)), cfg.model.g_arch)
+    return spectral_normalise(net) if applies(cfg.model.spectral_norm, "generator") else net
 
 
 def build_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     """D: samples (batch, *sample_shape) -> logits (batch,). Never a sigmoid inside D."""
     if cfg.train.pack > 1:  # PacGAN: this D built for m× the input, judging m samples at once
         return pack_discriminator(cfg, sample_shape, build_discriminator)
-    return _check(DISCRIMINATORS[cfg.model.d_arch](cfg, tuple(sample_shape)), cfg.model.d_arch)
+    net = _check(DISCRIMINATORS[cfg.model.d_arch](cfg, tuple(sample_shape)), cfg.model.d_arch)
+    return spectral_normalise(net) if applies(cfg.model.spectral_norm, "discriminator") else net
 
 
 def _check(net: object, name: str) -> nn.Module:

@@ -15,14 +15,19 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
+from gankit.nets.spectral import power_iteration_
+
 _BN = nn.modules.batchnorm._BatchNorm
 
 
 @torch.no_grad()
 def update(average: nn.Module, model: nn.Module, decay: float) -> None:
-    """average ← decay · average + (1 − decay) · model, parameters only."""
+    """average ← decay · average + (1 − decay) · model, parameters only; then one power-iteration
+    step of the average's spectral normalisation (model.spectral_norm), which follows its own
+    weights as training follows G's."""
     for a, p in zip(average.parameters(), model.parameters()):
         a.lerp_(p, 1 - decay)
+    power_iteration_(average)
 
 
 def has_batchnorm(module: nn.Module) -> bool:
