@@ -23,6 +23,7 @@ _WHERE = {
     "DISCRIMINATORS": "gankit.registry", "DATASETS": "gankit.registry",
     "LOSSES": "gankit.registry", "METRICS": "gankit.registry",
     "PENALTIES": "gankit.registry", "register_penalty": "gankit.registry",
+    "register_augmentation": "gankit.registry",
     "fake_only": "gankit.losses",
 }
 
@@ -30,7 +31,7 @@ __all__ = [
     "DATASETS", "DISCRIMINATORS", "GENERATORS", "LOSSES", "METRICS", "PENALTIES", "Callback",
     "Config", "GankitError", "Objective", "Run", "Trainer", "__version__", "fake_only", "fit",
     "load_config", "open_run", "register_arch", "register_dataset", "register_loss",
-    "register_metric", "register_penalty",
+    "register_augmentation", "register_metric", "register_penalty",
 ]
 
 
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
         METRICS,
         PENALTIES,
         register_arch,
+        register_augmentation,
         register_dataset,
         register_loss,
         register_metric,

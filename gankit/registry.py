@@ -137,6 +137,7 @@ LOSSES: Registry[Any] = Registry("loss", "train.loss", {"critic": False})
 METRICS: Registry[Callable[..., Any]] = Registry("metric", "eval.metrics",
                                                  {"values": (), "needs": ()})
 PENALTIES: Registry[Callable[..., Any]] = Registry("penalty", "train.penalties")
+AUGMENTATIONS: Registry[Callable[..., Any]] = Registry("augmentation", "train.augment")
 
 #: The config keys whose values are looked up in a registry.
 KEYS: dict[str, Registry[Any]] = {r.key: r for r in (GENERATORS, DISCRIMINATORS, DATASETS, LOSSES)}
@@ -220,6 +221,15 @@ def register_penalty(name: str, fn: Callable[..., Any] | None = None, *,
     return PENALTIES.register(name, fn, aliases=aliases)
 
 
+def register_augmentation(name: str, op: Callable[..., Any] | None = None, *,
+                          aliases: tuple[str, ...] = ()) -> Any:
+    """Add an augmentation of D's inputs for `train.augment = "name,..."`: `op(x, generator, p)`
+    returns the N×C×H×W batch x (in [-1, 1]) transformed, each sample with probability p (a 0-d
+    tensor), differentiably in x, drawing its random numbers from `generator` only (a count that
+    depends on x's shape alone). A decorator without `op`."""
+    return AUGMENTATIONS.register(name, op, aliases=aliases)
+
+
 @dataclass(frozen=True)
 class MetricValue:
     """One number a metric returns: its name (in metrics.json, the tables and the curves), which
@@ -296,7 +306,8 @@ def require_trust(cfg: Any, where: str, trust_code: bool) -> None:
             "If you trust it, pass --trust-code (Python: trust_code=True)")
 
 
-_BUILTINS = ("gankit.nets", "gankit.losses", "gankit.data.sets", "gankit.metrics")
+_BUILTINS = ("gankit.nets", "gankit.losses", "gankit.data.sets", "gankit.metrics",
+             "gankit.train.augment")
 _loaded = False  # every built-in module imported
 _loading = False  # importing them now (their registrations may look names up)
 

@@ -11,7 +11,8 @@ FRAMES = 3  # the fixed noise of animation frames and sample grids
 EVAL = 4  # evaluation samples (and `gankit sample`'s default)
 BN = 5  # latent draws that re-estimate the BatchNorm statistics of G's weight average
 PRETRAIN = 6  # D pretraining (the Keras MNIST GAN's recipe): its real images, fakes and order
+AUGMENT = 7  # the random parameters of D's input augmentation (train.augment)
 REAL = 10_000  # `task.real_samples(n, seed)`: fresh real samples, from seed + REAL
 
 OFFSETS = {"z": Z, "data": DATA, "frames": FRAMES, "eval": EVAL, "batchnorm": BN,
-           "pretrain": PRETRAIN}
+           "pretrain": PRETRAIN, "augment": AUGMENT}

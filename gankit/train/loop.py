@@ -32,7 +32,7 @@ from gankit.losses import OBJECTIVES
 from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
 from gankit.tasks.protocol import Task
-from gankit.train import distributed, ema, fastpath, shapes
+from gankit.train import augment, distributed, ema, fastpath, shapes
 from gankit.train.checkpoint import (
     FILENAME,
     load_module_state,
@@ -135,7 +135,8 @@ class Trainer:
         self.opt_g = make_optimizer(t.optimizer, self.G.parameters(), t.lr_g, t.betas_g)
         self.opt_d = make_optimizer(t.optimizer, self.D.parameters(), t.lr_d, t.betas_d)
         self.objective = OBJECTIVES[t.loss] if objective is None else objective
-        self.d_objective = DObjective.from_config(t)  # penalties and the weight constraint
+        self.augment = augment.from_config(cfg, shape, self.device)  # D's inputs (or None)
+        self.d_objective = DObjective.from_config(t, self.augment)  # penalties, augmentation, clip
         self.z_gen = torch.Generator(device=self.device).manual_seed(t.seed + seeds.Z)
         data = task.train_data().to(self.device)
         self.sampler = EpochSampler(  # train.batch_size is global: each rank takes its share
@@ -144,7 +145,7 @@ class Trainer:
         # -- progress and logging --
         self.step = 0  # generator steps done
         self.d_batches = 0  # real batches consumed
-        self.stat_names: tuple[str, ...] = LOGGED + self.d_objective.penalty_names
+        self.stat_names: tuple[str, ...] = LOGGED + self.d_objective.stat_names
         self.acc = torch.zeros(len(self.stat_names), device=self.device)  # sums, in that order
         self.acc_steps = 0
         self.last_record: dict[str, float] | None = None  # the latest metrics.jsonl line
@@ -187,6 +188,8 @@ class Trainer:
             fake = self.nets.G_fast(self.sample_z(len(real)))
         loss, stats = self.d_objective.loss(self.objective, self.nets.D_ddp, real, fake, self.z_gen,
                                             plain_D=self.D)
+        if self.augment is not None:  # ADA: p follows the sign of D on real images
+            self.augment.observe(stats, len(real))
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.guard.step(self.opt_d, loss, "discriminator")
@@ -206,8 +209,9 @@ class Trainer:
             loss = unrolled_g_loss(self, fake)
         else:  # relativistic losses see D's outputs on the last D step's real batch
             D = self.nets.D_fast
-            real_out = D(self.last_real_batch()) if uses_real(self.objective) else None
-            loss = self.objective.g_loss(real_out, D(fake))
+            real = self.last_real_batch() if uses_real(self.objective) else None
+            real, fake_in = self.d_objective.augmented(real, fake)
+            loss = self.objective.g_loss(None if real is None else D(real), D(fake_in))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.guard.step(self.opt_g, loss, "generator")
@@ -411,6 +415,8 @@ class Trainer:
             "acc_steps": self.acc_steps,
             "d_pretrained": self.d_pretrained,
         }
+        if self.augment is not None:  # its random stream and ADA's p
+            state["augment"] = self.augment.state()
         if self.G_ema is not None:
             state["G_ema"] = self.G_ema.state_dict()
         return state
@@ -437,6 +443,8 @@ class Trainer:
                                 for n in self.stat_names])
         self.acc_steps = int(state["acc_steps"])
         self.d_pretrained = bool(state.get("d_pretrained", False))
+        if self.augment is not None and "augment" in state:
+            self.augment.load_state(state["augment"])
         torch.set_rng_state(state["rng"]["torch"])
         self.z_gen.set_state(state["rng"]["z"])
         if self.device.type == "cuda" and "cuda" in state["rng"]:

@@ -4,7 +4,9 @@ A D update minimises the configured loss on D's outputs for a real and a fake ba
 registered penalty the config names (`train.penalties`; WGAN-GP's `train.gp_lambda` is the penalty
 "gp"), and then applies the weight constraint (WGAN's clipping, `train.clip`). The real D step
 (train/loop.py) and the unrolled GAN's functional D steps (train/unrolled.py) both go through
-`DObjective`, so a new penalty acts on both alike and is logged under its name.
+`DObjective`, so a new penalty acts on both alike and is logged under its name. With
+`train.augment`, `DObjective.augmented` is what D sees of every batch, in the D step, the G step
+and the penalties alike.
 
 Every loss is called with one argument order, `(real_out, fake_out)`: `d_loss(real_out, fake_out)`
 and `g_loss(real_out, fake_out)`, where G's `real_out` is None unless the objective says
@@ -22,6 +24,7 @@ from torch import Tensor
 
 from gankit.config import TrainConfig
 from gankit.registry import PENALTIES
+from gankit.train.augment import Augment
 
 #: D (or a functional call of D's weights) on a batch -> one output per sample (or per pack).
 DiscriminatorFn = Callable[[Tensor], Tensor]
@@ -41,15 +44,26 @@ class DObjective:
 
     penalties: tuple[tuple[str, float, Callable[..., Tensor]], ...] = ()
     clip: float = 0.0  # WGAN: D's weights into [-clip, clip] after each update; 0 = off
+    augment: Augment | None = None  # D's inputs augmented (train.augment); None = as they are
 
     @classmethod
-    def from_config(cls, t: TrainConfig) -> DObjective:
+    def from_config(cls, t: TrainConfig, augment: Augment | None = None) -> DObjective:
         return cls(tuple((name, w, PENALTIES[name]) for name, w in penalty_weights(t).items()),
-                   t.clip)
+                   t.clip, augment)
 
     @property
     def penalty_names(self) -> tuple[str, ...]:
         return tuple(name for name, _, _ in self.penalties)
+
+    @property
+    def stat_names(self) -> tuple[str, ...]:
+        """The statistics `loss` returns beyond the losses: the penalties, ADA's p and r_t."""
+        return self.penalty_names + (() if self.augment is None else self.augment.stat_names)
+
+    def augmented(self, real: Tensor | None, fake: Tensor) -> tuple[Tensor | None, Tensor]:
+        """What D is shown of a real and a fake batch: both through the same augmentation draws
+        (train/augment.py), or unchanged without augmentation."""
+        return (real, fake) if self.augment is None else self.augment.pair(real, fake)
 
     def loss(self, objective: Any, D: DiscriminatorFn, real: Tensor, fake: Tensor,
              generator: torch.Generator | None = None,
@@ -57,11 +71,17 @@ class DObjective:
         """(the loss D minimises, its detached statistics) on one real and one fake batch.
 
         `plain_D`: the same D without a DistributedDataParallel wrapper, for the penalties'
-        double backward (which DDP does not support); D itself when not given."""
+        double backward (which DDP does not support); D itself when not given. With
+        augmentation, D's loss and the penalties all see the augmented batches: the penalties
+        measure D on the inputs it is trained on."""
+        real, fake = self.augmented(real, fake)
+        assert real is not None
         real_out, fake_out = D(real), D(fake)
         loss = objective.d_loss(real_out, fake_out)
         stats = {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_out.detach()).mean(),
                  "d_fake": torch.sigmoid(fake_out.detach()).mean()}
+        if self.augment is not None:
+            stats.update(self.augment.stats(real_out))
         for name, weight, penalty in self.penalties:  # in the gradient, logged apart
             value = penalty(D if plain_D is None else plain_D, real, fake, generator)
             loss = loss + weight * value

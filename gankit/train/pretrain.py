@@ -39,7 +39,8 @@ def pretrain_discriminator(trainer) -> dict[str, float]:
     batches = 0
     for start in range(0, 2 * n, t.pretrain_d_batch):
         sel = order[start:start + t.pretrain_d_batch]
-        logits = trainer.D(x.index_select(0, sel))
+        _, batch = trainer.d_objective.augmented(None, x.index_select(0, sel))
+        logits = trainer.D(batch)
         target = y.index_select(0, sel)
         loss = binary_cross_entropy_with_logits(logits, target)
         trainer.opt_d.zero_grad(set_to_none=True)

@@ -69,10 +69,11 @@ def unrolled_g_loss(trainer, fake: Tensor, steps: int | None = None) -> Tensor:
         trainer.D, real, fake, objective, t.unroll if steps is None else steps,
         FunctionalOptimizer.mirror(trainer.opt_d, trainer.D), t.unroll_first_order,
         trainer.d_objective, trainer.z_gen)
-    fake_out = functional_call(trainer.D, weights, (fake,))
     real_term = t.unroll_real_term and not t.unroll_first_order  # first order: no path to θ_G
-    real_out = (functional_call(trainer.D, weights, (real,))
-                if real_term or uses_real(objective) else None)
+    needs_real = real_term or uses_real(objective)
+    real_in, fake_in = trainer.d_objective.augmented(real if needs_real else None, fake)
+    fake_out = functional_call(trainer.D, weights, (fake_in,))
+    real_out = functional_call(trainer.D, weights, (real_in,)) if real_in is not None else None
     loss = objective.g_loss(real_out if uses_real(objective) else None, fake_out)
     if real_term:
         loss = loss - objective.d_loss(real_out, fake_out.detach())
