@@ -23,6 +23,7 @@ from gankit.nets.keras_mnist import KerasMnistDiscriminator, KerasMnistGenerator
 from gankit.nets.mlp import LogitHead, maxout_mlp, mlp
 from gankit.nets.pack import pack_discriminator
 from gankit.nets.spectral import applies, spectral_normalise
+from gankit.nets.resnet import ResNetDiscriminator, ResNetGenerator
 from gankit.registry import DISCRIMINATORS, GENERATORS, PYTHON, register_arch
 from gankit.registry import OLD_NAMES as _OLD_NAMES
 
@@ -119,8 +120,8 @@ def _output(cfg: Config) -> str:
     return "tanh" if cfg.data.pixel_range == "signed" else "sigmoid"
 
 
-#: The DCGAN nets' layouts fix their image sides; the Keras MNIST nets take one 28×28 grayscale
-#: image and nothing else (their D's input size is fixed, so PacGAN cannot widen it).
+#: The DCGAN and ResNet nets' layouts fix their image sides; the Keras MNIST nets take one 28×28
+#: grayscale image and nothing else (their D's input size is fixed, so PacGAN cannot widen it).
 _DCGAN = {"image": True, "resolutions": tuple(LAYOUTS)}
 _KERAS = {"image": True, "resolutions": (28,), "channels": (1,), "aliases": _KERAS_ALIASES}
 
@@ -165,3 +166,14 @@ def _given_from_python(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
 
 for _role in ("generator", "discriminator"):
     register_arch(PYTHON, _given_from_python, role=_role)
+@register_arch("resnet", role="generator", **_DCGAN)
+def resnet_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    return ResNetGenerator(cfg.prior.dim, sample_shape[0], sample_shape[-1], cfg.model.g_width,
+                           _output(cfg))
+
+
+@register_arch("resnet", role="discriminator", **_DCGAN)
+def resnet_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    return ResNetDiscriminator(sample_shape[0], sample_shape[-1], cfg.model.d_width)
+
+

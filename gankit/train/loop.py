@@ -187,7 +187,7 @@ class Trainer:
         with torch.no_grad():
             fake = self.nets.G_fast(self.sample_z(len(real)))
         loss, stats = self.d_objective.loss(self.objective, self.nets.D_ddp, real, fake, self.z_gen,
-                                            plain_D=self.D)
+                                            plain_D=self.D, step=self.d_batches - 1)
         if self.augment is not None:  # ADA: p follows the sign of D on real images
             self.augment.observe(stats, len(real))
         self.opt_d.zero_grad(set_to_none=True)

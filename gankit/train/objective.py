@@ -45,11 +45,12 @@ class DObjective:
     penalties: tuple[tuple[str, float, Callable[..., Tensor]], ...] = ()
     clip: float = 0.0  # WGAN: D's weights into [-clip, clip] after each update; 0 = off
     augment: Augment | None = None  # D's inputs augmented (train.augment); None = as they are
+    every: int = 1  # lazy penalties (train.penalty_every): on every N-th D step only, N× weight
 
     @classmethod
     def from_config(cls, t: TrainConfig, augment: Augment | None = None) -> DObjective:
         return cls(tuple((name, w, PENALTIES[name]) for name, w in penalty_weights(t).items()),
-                   t.clip, augment)
+                   t.clip, augment, t.penalty_every)
 
     @property
     def penalty_names(self) -> tuple[str, ...]:
@@ -67,8 +68,14 @@ class DObjective:
 
     def loss(self, objective: Any, D: DiscriminatorFn, real: Tensor, fake: Tensor,
              generator: torch.Generator | None = None,
-             plain_D: DiscriminatorFn | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+             plain_D: DiscriminatorFn | None = None,
+             step: int | None = None) -> tuple[Tensor, dict[str, Tensor]]:
         """(the loss D minimises, its detached statistics) on one real and one fake batch.
+
+        `step`: this D step's index (from 0), for the lazy schedule of StyleGAN2 (Karras et al.
+        2020): with `every` = N the penalties are computed on steps 0, N, 2N, ... only, weighted
+        N×, and logged as N × their value there and 0 in between, so that a log interval's mean
+        is still the penalty's. None (the unrolled GAN's functional steps): every call, 1×.
 
         `plain_D`: the same D without a DistributedDataParallel wrapper, for the penalties'
         double backward (which DDP does not support); D itself when not given. With
@@ -82,8 +89,12 @@ class DObjective:
                  "d_fake": torch.sigmoid(fake_out.detach()).mean()}
         if self.augment is not None:
             stats.update(self.augment.stats(real_out))
+        lazy = 1 if step is None else self.every
         for name, weight, penalty in self.penalties:  # in the gradient, logged apart
-            value = penalty(D if plain_D is None else plain_D, real, fake, generator)
+            if step is not None and step % self.every:
+                stats[name] = torch.zeros((), device=loss.device)
+                continue
+            value = lazy * penalty(D if plain_D is None else plain_D, real, fake, generator)
             loss = loss + weight * value
             stats[name] = value.detach()
         return loss, stats
