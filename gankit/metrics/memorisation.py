@@ -35,15 +35,21 @@ MAX_SAMPLES = 2000  # generated and held-out images compared (each)
 REFERENCE_QUANTILE = 0.05  # near_copies: nearer than this share of the held-out images
 
 
-def nearest_distances(x: Tensor, pool: Tensor, chunk: int = 512) -> Tensor:
-    """For each row of x (flattened), the Euclidean distance to its nearest row of pool."""
+def nearest(x: Tensor, pool: Tensor, chunk: int = 512) -> tuple[Tensor, Tensor]:
+    """For each image of x, the Euclidean distance to its nearest image of pool, and its index."""
     a, b = x.flatten(1).double(), pool.flatten(1).double()
     b_sq = (b * b).sum(1)
-    out = []
+    dist, index = [], []
     for part in a.split(chunk):  # |a - b|² = |a|² - 2 a·b + |b|², exact enough in float64
         d2 = (part * part).sum(1, keepdim=True) - 2 * part @ b.T + b_sq
-        out.append(d2.min(1).values.clamp_min(0).sqrt())
-    return torch.cat(out).float()
+        low = d2.min(1)
+        dist.append(low.values.clamp_min(0).sqrt())
+        index.append(low.indices)
+    return torch.cat(dist).float(), torch.cat(index)
+
+
+def nearest_distances(x: Tensor, pool: Tensor, chunk: int = 512) -> Tensor:
+    return nearest(x, pool, chunk)[0]
 
 
 def memorisation_scores(fake_unit: Tensor, real_unit: Tensor, train_unit: Tensor
