@@ -84,6 +84,10 @@ class TrainConfig:
     # as the classic DCGAN loop does (one G forward fewer per step; G then trains on the fakes D
     # has just been updated on)
     fresh_latents_for_g: bool = True
+    # G's step draws fresh latents (Algorithm 1); false: it re-uses the last D step's fake batch,
+    # as the classic DCGAN loop does (one G forward fewer per step; G then trains on the fakes D
+    # has just been updated on)
+    fresh_latents_for_g: bool = True
     loss: str = "nonsaturating"  # minimax | nonsaturating | ml
     # -- critics and mode-collapse remedies (docs/mode_collapse.md) -----------------------------
     # (train.loss may also be wasserstein | hinge | least_squares: D's output is then a score)
@@ -110,6 +114,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # CPU threads; 0 = torch's default (one per core)
+    interop_threads: int = 0  # CPU threads running independent ops at once; 0 = torch's default
     interop_threads: int = 0  # CPU threads running independent ops at once; 0 = torch's default
     log_every: int = 100  # steps between lines of metrics.jsonl
     tensorboard: bool = False  # also write TensorBoard event files (run_dir/tensorboard/)
@@ -612,6 +617,12 @@ def _validate_speed(train: TrainConfig) -> None:
     if train.fused_adam and train.optimizer != "adam":
         raise ConfigError(f"train.fused_adam = true applies to Adam, but train.optimizer = "
                           f"{train.optimizer!r}; unset it or set train.optimizer=adam")
+    check_range(0 <= train.interop_threads <= MAX_THREADS, "train.interop_threads",
+                train.interop_threads, f"in [0, {MAX_THREADS}] (0 = torch's default)")
+    if not train.fresh_latents_for_g and train.g_steps > 1:
+        raise ConfigError(f"train.fresh_latents_for_g = false re-uses the D step's fake batch for "
+                          f"one G update, but train.g_steps = {train.g_steps}: set "
+                          "train.fresh_latents_for_g=true or train.g_steps=1")
     check_range(0 <= train.interop_threads <= MAX_THREADS, "train.interop_threads",
                 train.interop_threads, f"in [0, {MAX_THREADS}] (0 = torch's default)")
     if not train.fresh_latents_for_g and train.g_steps > 1:

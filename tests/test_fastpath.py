@@ -36,7 +36,8 @@ def dcgan_cfg(*extra):
 def test_automatic_switches_per_device(monkeypatch):
     toy, conv = load_preset("toy-grid").train, dcgan_cfg().train
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert fastpath.resolve(conv, cpu, conv=True) == fastpath.FastPath()  # CPU: eager fp32
+    monkeypatch.setattr(fastpath, "cpu_bf16_native", lambda: False)
+    assert fastpath.resolve(conv, cpu, conv=True) == fastpath.FastPath()  # emulated bf16: fp32
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     on = fastpath.resolve(conv, cuda, conv=True)
     assert on.amp and on.channels_last and on.compile and on.fused_adam
@@ -51,6 +52,109 @@ def test_automatic_switches_per_device(monkeypatch):
     assert fastpath.resolve(skip, cpu, conv=False).fused_adam  # the device-side skip
 
 
+def test_cpu_defaults_follow_native_bf16_and_the_run_length(monkeypatch):
+    """On CPU, conv nets get bf16 autocast and channels-last only where bf16 is in hardware, and
+    torch.compile only for runs long enough to repay it; the toy MLP stays eager fp32."""
+    monkeypatch.setattr(fastpath, "cpu_bf16_native", lambda: True)
+    monkeypatch.setattr(fastpath, "CPU_COMPILE_MIN_STEPS", 2000)
+    cpu = torch.device("cpu")
+    short, long = dcgan_cfg("train.steps=1999").train, dcgan_cfg("train.steps=2000").train
+    assert fastpath.resolve(short, cpu, conv=True) == fastpath.FastPath(amp=True,
+                                                                        channels_last=True)
+    assert fastpath.resolve(long, cpu, conv=True).compile
+    toy = load_preset("toy-grid").with_overrides(["train.steps=100000"]).train
+    assert fastpath.resolve(toy, cpu, conv=False) == fastpath.FastPath()
+    monkeypatch.setattr(fastpath, "cpu_bf16_native", lambda: False)
+    assert fastpath.resolve(long, cpu, conv=True) == fastpath.FastPath(compile=True)
+    asked = dcgan_cfg("train.amp=true", "train.channels_last=false", "train.steps=100").train
+    assert fastpath.resolve(asked, cpu, conv=True) == fastpath.FastPath(amp=True)
+
+
+def test_cpu_flags_name_bf16_hardware(monkeypatch, tmp_path):
+    fastpath.cpu_flags.cache_clear()
+    fake = tmp_path / "cpuinfo"
+    monkeypatch.setattr(fastpath, "Path", lambda _: fake)
+    try:
+        fake.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n\n"
+                        "processor\t: 1\nflags\t\t: fpu sse2 avx2 avx512f\n")
+        assert "avx512f" in fastpath.cpu_flags() and not fastpath.cpu_bf16_native()
+        fastpath.cpu_flags.cache_clear()
+        fake.write_text("processor\t: 0\nflags\t\t: avx512f avx512_bf16 amx_bf16 amx_tile\n")
+        assert fastpath.cpu_bf16_native() == torch.backends.mkldnn.is_available()
+        fastpath.cpu_flags.cache_clear()
+        fake.write_text("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")  # Arm
+        assert fastpath.cpu_bf16_native() == torch.backends.mkldnn.is_available()
+    finally:
+        fastpath.cpu_flags.cache_clear()
+
+
+def test_unavailable_compile_falls_back_to_eager_with_a_note(monkeypatch):
+    monkeypatch.setattr(fastpath, "compile_unavailable", lambda: "no C++ compiler (test)")
+    trainer = Trainer(dcgan_cfg("train.compile=true"), RandomImages())
+    assert not trainer.fast.compile and trainer.nets.G_fast is not None
+    assert any("train.compile = true is not available here: no C++ compiler (test)" in n
+               and "eagerly" in n for n in notes_of(trainer))
+    trainer.train_step()
+    assert torch.isfinite(trainer.acc).all()
+
+
+def test_emulated_bf16_asked_for_is_said(monkeypatch):
+    monkeypatch.setattr(fastpath, "cpu_bf16_native", lambda: False)
+    trainer = Trainer(dcgan_cfg("train.amp=true"), RandomImages())
+    assert trainer.fast.amp and any("bf16 is emulated" in n for n in notes_of(trainer))
+
+
+def notes_of(trainer):
+    record = getattr(trainer, "run_record", None)  # the run's bookkeeping, where it has one
+    return trainer.notes if record is None else record.notes
+
+
+def count_calls(module):
+    calls = []
+    module.register_forward_hook(lambda *_: calls.append(1))
+    return calls
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_fresh_latents_for_g_sets_the_generator_forwards_per_step(fresh):
+    trainer = Trainer(dcgan_cfg(f"train.fresh_latents_for_g={str(fresh).lower()}"),
+                      RandomImages())
+    calls = count_calls(trainer.G)
+    for _ in range(2):
+        trainer.train_step()
+    assert len(calls) == (4 if fresh else 2)
+    assert trainer.reused_fake is None  # no graph kept between steps
+
+
+def test_reused_fakes_resume_exactly_and_differ_from_fresh(tmp_path):
+    def cfg(fresh, steps):
+        return load_preset("toy-grid").with_overrides([
+            *TOY, f"train.steps={steps}", f"train.fresh_latents_for_g={fresh}",
+            "model.g_batchnorm=true"])
+
+    full = run.start(cfg("false", 20), tmp_path / "full")
+    run.train_run(full)
+    half = run.start(cfg("false", 10), tmp_path / "half")
+    run.train_run(half)
+    resumed = run.open_trainer(tmp_path / "half", steps=20)
+    run.train_run(resumed)
+    for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
+        assert torch.equal(a, b)
+    assert (tmp_path / "full/metrics.jsonl").read_text() == \
+        (tmp_path / "half/metrics.jsonl").read_text()
+    fresh = run.start(cfg("true", 20), tmp_path / "fresh")
+    run.train_run(fresh)
+    assert any(not torch.equal(a, b) for a, b in zip(full.G.parameters(), fresh.G.parameters()))
+
+
+def test_reused_fakes_refuse_several_g_updates():
+    with pytest.raises(ConfigError, match="fresh_latents_for_g = false re-uses"):
+        load_preset("toy-grid").with_overrides(["train.fresh_latents_for_g=false",
+                                                "train.g_steps=2"])
+    with pytest.raises(ConfigError, match="train.interop_threads"):
+        load_preset("toy-grid").with_overrides(["train.interop_threads=-1"])
+
+
 def test_contradictions_are_config_errors():
     with pytest.raises(ConfigError, match="fused_adam = true applies to Adam"):
         load_preset("toy-grid").with_overrides(["train.optimizer=rmsprop",
@@ -60,7 +164,7 @@ def test_contradictions_are_config_errors():
 
 
 def test_bf16_and_channels_last_train_a_dcgan_on_cpu():
-    plain = Trainer(dcgan_cfg(), RandomImages())
+    plain = Trainer(dcgan_cfg("train.amp=false", "train.channels_last=false"), RandomImages())
     fast = Trainer(dcgan_cfg("train.amp=true", "train.channels_last=true",
                              "train.fused_adam=true"), RandomImages())
     assert fast.fast.describe() == "bf16 autocast, channels-last, fused Adam"

@@ -1,10 +1,13 @@
-"""The fast path: bf16 autocast, channels-last, torch.compile and fused Adam, each switchable.
+"""The fast path: bf16 autocast, channels-last, torch.compile, fused Adam and CPU threads.
 
 Each option is a `train.*` field: true, false, or unset (automatic). Automatic means on for CUDA
 (bf16 autocast and channels-last for conv nets only: a 2-D toy point in bf16 is rounded to 1/32
-near 4, on the scale of the grid's mode width 0.05) and, on CPU, what measured fastest for the
-toy MLP (BENCHMARKS.md, section `speed`; CPU_DEFAULTS). The trainer calls `prepare`
-once; it returns the modules the step calls (`Nets`),
+near 4, on the scale of the grid's mode width 0.05) and, on CPU, what measured fastest
+(BENCHMARKS.md, section `speed`; `cpu_default`): for conv nets bf16 autocast and channels-last
+where the CPU has bf16 arithmetic in hardware (AVX512-BF16, AMX-BF16 or Arm's BF16; elsewhere
+oneDNN emulates bf16, slower than fp32), and torch.compile where inductor's C++ toolchain works
+and the run is long enough to repay the compilation. The trainer calls `prepare` once; it returns
+the modules the step calls (`Nets`),
 
     G_fast, D_fast   the nets as the step runs them locally (autocast, compiled)
     G_ddp,  D_ddp    the same, wrapped in DistributedDataParallel under torchrun (else identical)
@@ -12,11 +15,19 @@ once; it returns the modules the step calls (`Nets`),
 while `trainer.G` / `trainer.D` stay the plain modules whose parameters they share: checkpoints,
 sampling, EMA and evaluation use those, so a checkpoint does not depend on the fast path or the
 process count. The step never reads a value back to the host (gankit/train/loop.py).
+
+oneDNN's own fusions (convolution + bias + activation as one primitive) need frozen weights
+(inductor's `freezing`, an inference-only pass), so a training step cannot use them; inductor
+fuses the element-wise work around oneDNN's convolutions instead (torch.compile).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,12 +36,65 @@ from torch import Tensor, nn
 from gankit.errors import ConfigError
 from gankit.train import distributed
 
-#: Automatic choices on CPU, from benchmarks/speed.py on the 2-core development machine
-#: (BENCHMARKS.md): for the toy MLP torch.compile was slower (and costs seconds of compilation),
-#: fused Adam no faster beyond noise; bf16 was faster but too coarse for 2-D points (see above),
-#: and on CPUs without bf16 units it is emulated; so CPU runs stay eager fp32.
-CPU_DEFAULTS = {"amp": False, "channels_last": False, "compile": False, "fused_adam": False}
 CONV_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+#: /proc/cpuinfo flags of bf16 arithmetic in hardware: AVX512-BF16 (Intel Cooper Lake and
+#: Sapphire Rapids on, AMD Zen 4 on), AMX-BF16 (Intel Sapphire Rapids on), BF16 (Arm v8.6).
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
+#: Automatic torch.compile on CPU only from this many generator steps: compiling a DCGAN's step
+#: took 30-60 s on the 2-core machine (BENCHMARKS.md `speed`), repaid after about a thousand steps.
+CPU_COMPILE_MIN_STEPS = 2000
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (Linux; empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    flags: set[str] = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):  # x86 | Arm
+            flags.update(value.split())
+    return frozenset(flags)
+
+
+def cpu_bf16_native() -> bool:
+    """True where bf16 autocast is fast on this CPU: bf16 instructions in hardware and oneDNN
+    (which runs the bf16 convolutions and matrix products) available."""
+    return bool(cpu_flags() & BF16_FLAGS) and torch.backends.mkldnn.is_available()
+
+
+@functools.lru_cache(maxsize=1)
+def compile_unavailable() -> str | None:
+    """Why torch.compile cannot run on this CPU (None if it can). Inductor builds C++ kernels
+    with the system's compiler; a tiny function with a backward pass is compiled once per
+    process to prove the whole toolchain (compiler, headers) works."""
+    from torch._inductor import cpp_builder
+
+    try:
+        compiler = cpp_builder.get_cpp_compiler()
+    except Exception as e:  # any failure means "no toolchain"
+        return f"inductor found no C++ compiler ({e})"
+    if shutil.which(compiler) is None:
+        return f"its C++ compiler {compiler!r} is not installed"
+    try:
+        x = torch.ones(4, requires_grad=True)
+        torch.compile(lambda v: (v.sin() * 2).sum(), dynamic=False)(x).backward()
+    except Exception as e:
+        return f"compiling a test function failed ({type(e).__name__}: {str(e)[:200]})"
+    return None
+
+
+def cpu_default(name: str, conv: bool, steps: int) -> bool:
+    """The automatic choice of switch `name` on CPU, from benchmarks/speed.py's measurements."""
+    native = conv and cpu_bf16_native()
+    if name in ("amp", "channels_last"):
+        return native
+    if name == "compile":
+        return conv and steps >= CPU_COMPILE_MIN_STEPS
+    return False  # fused Adam: within noise of the foreach kernel on CPU
 
 
 @dataclass(frozen=True)
@@ -63,7 +127,7 @@ def resolve(train_cfg: Any, device: torch.device, conv: bool) -> FastPath:
         value = getattr(train_cfg, name)
         if value is not None:
             return bool(value)
-        return cuda_default if cuda else CPU_DEFAULTS[name]
+        return cuda_default if cuda else cpu_default(name, conv, train_cfg.steps)
 
     adam = train_cfg.optimizer == "adam"
     # "skip" wants fused Adam: it is what skips an update without a host read (guard.py)
@@ -90,9 +154,11 @@ class Autocast(nn.Module):
         self.net = net
         self.device_type = device_type
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, *args: Any, **kwargs: Any) -> Any:
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
-            out = self.net(x)
+            out = self.net(x, *args, **kwargs)  # conditional nets: labels too
+        if isinstance(out, tuple):  # a conditional D's (logits, class logits)
+            return tuple(None if o is None else o.float() for o in out)
         return out.float()
 
 
@@ -127,14 +193,16 @@ class Nets:
     G_ddp: nn.Module
     D_ddp: nn.Module
     fast: FastPath
+    notes: tuple[str, ...] = ()  # what the user should be told (a switch that could not apply)
 
 
 def prepare(t: Any, info: distributed.Dist, device: torch.device, G: nn.Module, D: nn.Module,
             G_ema: nn.Module | None, optimizers: tuple[torch.optim.Optimizer, ...]) -> Nets:
     """Build the step's modules and set the optimizers' kernels, for train config `t`."""
     fast = resolve(t, device, has_conv(G, D))
-    if device.type == "cpu" and t.threads:  # 0: torch's default, one thread per core, which
-        torch.set_num_threads(t.threads)      # measured fastest on an idle machine (speed.py)
+    notes = set_threads(t) if device.type == "cpu" else []
+    fast, why = check_cpu_switches(t, device, fast)
+    notes += why
     if t.sync_batchnorm and info.enabled:  # same parameters: the optimizers still hold them
         G = distributed.sync_batchnorm(G, device)
         D = distributed.sync_batchnorm(D, device)
@@ -149,7 +217,40 @@ def prepare(t: Any, info: distributed.Dist, device: torch.device, G: nn.Module, 
     else:
         G_ddp, D_ddp = G_fast, D_fast
     set_kernels(optimizers, fast)
-    return Nets(G, D, G_fast, D_fast, G_ddp, D_ddp, fast)
+    return Nets(G, D, G_fast, D_fast, G_ddp, D_ddp, fast, tuple(notes))
+
+
+def set_threads(t: Any) -> list[str]:
+    """train.threads and train.interop_threads (0: torch's defaults, one thread per core).
+    torch fixes its inter-op pool at the first parallel work of a process: a later change is
+    refused, and then said."""
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    if not t.interop_threads or t.interop_threads == torch.get_num_interop_threads():
+        return []
+    try:
+        torch.set_num_interop_threads(t.interop_threads)
+    except RuntimeError:
+        return [f"train.interop_threads = {t.interop_threads} not applied: this process already "
+                f"runs {torch.get_num_interop_threads()} inter-op threads (torch sets them once)"]
+    return []
+
+
+def check_cpu_switches(t: Any, device: torch.device, fast: FastPath) -> tuple[FastPath, list[str]]:
+    """On CPU: torch.compile off (with a note) where its C++ toolchain does not work; a note
+    when bf16 autocast was asked for on a CPU that emulates bf16."""
+    if device.type != "cpu":
+        return fast, []
+    notes = []
+    if fast.amp and not cpu_bf16_native():
+        notes.append("train.amp = true on a CPU without bf16 instructions (AVX512-BF16, AMX or "
+                     "Arm BF16): bf16 is emulated, usually slower than float32")
+    why = compile_unavailable() if fast.compile else None
+    if why:
+        asked = "train.compile = true" if t.compile else "torch.compile (automatic)"
+        notes.append(f"{asked} is not available here: {why}; training eagerly instead")
+        fast = dataclasses.replace(fast, compile=False)
+    return fast, notes
 
 
 def set_kernels(optimizers: tuple[torch.optim.Optimizer, ...], fast: FastPath) -> None:

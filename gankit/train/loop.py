@@ -165,6 +165,8 @@ class Trainer:
                                 self.G_ema, (self.opt_g, self.opt_d))
         self.G, self.D = nets.G, nets.D  # SyncBatchNorm versions under torchrun, if asked
         self.nets = nets  # what the step calls: G and D under autocast/compile, DDP-wrapped
+        self.notes.extend(nets.notes)  # e.g. torch.compile unavailable: eager instead
+        self.reused_fake: Tensor | None = None  # fresh_latents_for_g = false: D step's G(z)
         self.guard = NonFiniteGuard(self)
         self.stop_vote = distributed.StopVote() if self.dist.enabled else None
         shapes.check_trainer(self)  # G, D and the data fit together, before any step
@@ -184,8 +186,7 @@ class Trainer:
         """One discriminator update on a real and a fake minibatch; returns detached stats."""
         real = self.sampler.batch(self.d_batches)
         self.d_batches += 1
-        with torch.no_grad():
-            fake = self.nets.G_fast(self.sample_z(len(real)))
+        fake = self.d_fake(len(real))
         loss, stats = self.d_objective.loss(self.objective, self.nets.D_ddp, real, fake, self.z_gen,
                                             plain_D=self.D, step=self.d_batches - 1)
         if self.augment is not None:  # ADA: p follows the sign of D on real images
@@ -196,6 +197,21 @@ class Trainer:
         self.d_objective.constrain_(self.D)
         return stats
 
+    def d_fake(self, n: int) -> Tensor:
+        """The D step's fake batch. Algorithm 1 draws it without G's graph, G's step draws its own;
+        with train.fresh_latents_for_g = false G's graph is kept and the G step re-uses the batch
+        (the classic loop's way: one G forward fewer per step)."""
+        if self.cfg.train.fresh_latents_for_g:
+            with torch.no_grad():
+                return self.nets.G_fast(self.sample_z(n))
+        self.reused_fake = self.nets.G_ddp(self.sample_z(n))
+        return self.reused_fake.detach()
+
+    def g_fake(self) -> Tensor:
+        """The G step's fake batch: fresh latents, or the last D step's batch (`d_fake`)."""
+        fake, self.reused_fake = self.reused_fake, None
+        return self.nets.G_ddp(self.sample_z(self.sampler.batch_size)) if fake is None else fake
+
     def last_real_batch(self) -> Tensor:
         """The real batch the last D step used, re-read by its index: no data or random state is
         consumed, so resuming stays exact (for G losses that need D's outputs on real data)."""
@@ -204,7 +220,7 @@ class Trainer:
     def g_step(self) -> Tensor:
         """One generator update through a frozen D."""
         self.D.requires_grad_(False)
-        fake = self.nets.G_ddp(self.sample_z(self.sampler.batch_size))
+        fake = self.g_fake()
         if self.cfg.train.unroll:  # G's loss sees D after train.unroll functional D steps
             loss = unrolled_g_loss(self, fake)
         else:  # relativistic losses see D's outputs on the last D step's real batch
