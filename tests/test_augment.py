@@ -227,3 +227,24 @@ def test_op_names_are_parsed_with_spaces_and_empty_means_off():
     assert parse_ops(" translation , color ") == ("translation", "color")
     assert parse_ops("") == ()
     assert from_config(load_preset("digits-tiny"), (1, 28, 28), torch.device("cpu")) is None
+
+
+def test_an_op_of_your_own_is_registered_and_used(tmp_path):
+    """The docs' example: a registered op is a name train.augment accepts and the run applies."""
+    import gankit
+
+    @gankit.register_augmentation("test-flip")
+    def flip(x, generator, p):
+        chosen = torch.rand(len(x), generator=generator, device=x.device) < p
+        return torch.where(chosen.view(-1, 1, 1, 1), x.flip(-1), x)
+
+    cfg = tiny_cfg(**{"train.augment": "test-flip,translation", "train.steps": 2})
+    trainer = run.start(cfg, tmp_path / "r")
+    assert trainer.augment.names == ("test-flip", "translation")
+    x = images(n=4, c=1, side=8)
+    replay = torch.Generator().set_state(trainer.augment.gen.get_state())
+    real, _ = trainer.d_objective.augmented(x, x)
+    torch.rand(4, generator=replay)  # the flip's draws (p = 1: every image flipped)
+    want = AUGMENTATIONS["translation"](x.flip(-1), replay, torch.tensor(1.0))
+    assert torch.equal(real, want)
+    assert run.train_run(trainer)
