@@ -24,7 +24,8 @@ from gankit.train.loop import Callback, Trainer
 
 class Run:
     """A trainer and what became of it: `finished` (False when stopped early), `metrics` (the
-    last evaluation), the networks (`G`, `D`), and ways to sample and evaluate."""
+    last evaluation), `notes` (lines for the user not yet printed), the networks (`G`, `D`), and
+    ways to sample and evaluate."""
 
     def __init__(self, trainer: Trainer, finished: bool = True,
                  metrics: dict[str, Any] | None = None) -> None:
@@ -42,6 +43,11 @@ class Run:
     @property
     def step(self) -> int:
         return self.trainer.step
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user should be told and was not shown (`fit(progress=False)` keeps them)."""
+        return self.trainer.run_record.notes
 
     @property
     def config(self) -> Config:
@@ -164,7 +170,7 @@ def fit(G: nn.Module | str | None = None, D: nn.Module | str | None = None, data
     `out` if there is one (pass the same G, D, data and loss objects as the first time; other
     data are refused unless `new_data=True`); `trust_code` allows a config there that names
     import paths. `progress`: the progress bar and notes on stderr (None: the bar only when
-    stderr is a terminal, the notes always; False: neither, notes kept in `run.trainer.notes`).
+    stderr is a terminal, the notes always; False: neither, notes kept in `run.notes`).
     """
     from gankit import run
 
@@ -277,9 +283,9 @@ def _train(trainer: Trainer, callbacks: Callback | Iterable[Callback],
         with training_bar(trainer, console) as bar:
             finished = run.train_run(trainer, [*hooks, bar])
     if not finished:
-        trainer.notes.append(stopped_line(trainer, "run.evaluate() and run.render() make them "
-                                          "now", f"gankit.fit(..., out={str(trainer.run_dir)!r}"
-                                          ", resume=True)"))
+        resume = f"gankit.fit(..., out={str(trainer.run_dir)!r}, resume=True)"
+        trainer.run_record.notes.append(
+            stopped_line(trainer, "run.evaluate() and run.render() make them now", resume))
     return finished
 
 
@@ -304,9 +310,8 @@ def _tell(trainer: Trainer, progress: bool | None) -> None:
         return
     import sys
 
-    for text in trainer.notes:
+    for text in trainer.run_record.take_notes():
         print(f"note: {' '.join(str(text).split())}", file=sys.stderr)
-    trainer.notes = []
 
 
 def _as_dict(overrides: Mapping[str, Any] | list[str] | None) -> dict[str, Any]:

@@ -166,9 +166,8 @@ class stage:
 
 
 def _print_notes(trainer) -> None:
-    for text in trainer.notes:
+    for text in trainer.run_record.take_notes():
         note(text)
-    trainer.notes = []
 
 
 class OnceOptions(TyperCommand):
@@ -254,7 +253,7 @@ def _evaluate_and_render(trainer) -> None:
                "some pictures may be missing; the checkpoint and metrics.json are complete"), \
             out.status("drawing pictures"):
         pictures = run.render(trainer)
-    if trainer.metrics_written:
+    if trainer.run_record.metrics_written:
         out.print(f"metrics: {where / 'metrics.json'}", highlight=False, markup=False)
     for p in pictures:
         out.print(f"picture: {p}", highlight=False, markup=False)
@@ -402,13 +401,13 @@ def eval_(
         cfg = with_inception(trainer.cfg, inception_weights).with_overrides(
             {"eval.inception_sha256": None})
         trainer.cfg = trainer.task.cfg = cfg
-        trainer.untrusted_weights = None
+        trainer.run_record.untrusted_weights = None
     with stage(f"evaluating {run_dir} at step {trainer.step}",
                "metrics.json was not written"):
         result = run.evaluate(trainer)
     print_metrics(result, f"{run_dir} at step {trainer.step}")
     _print_notes(trainer)
-    if trainer.metrics_written:
+    if trainer.run_record.metrics_written:
         out.print(f"metrics: {Path(run_dir) / 'metrics.json'}", highlight=False, markup=False)
 
 

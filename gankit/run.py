@@ -98,7 +98,7 @@ def start(cfg: Config, out: Path | None, force: bool = False,
         runinfo.record_start(out, cfg, trainer.task)  # which data, which plug-ins
 
     distributed.main_first(create)
-    trainer.notes += notes
+    trainer.run_record.notes.extend(notes)
     return trainer
 
 
@@ -113,7 +113,7 @@ def _build(cfg: Config, run_dir: Path | None, task_factory: TaskFactory = build_
         raise GankitError("out of memory while loading the data or building the nets; lower "
                           "data.n_train, the model widths or train.batch_size") from None
     loaded = getattr(trainer.task, "data", None)  # an ImageSet says which files it skipped
-    trainer.notes += getattr(loaded, "notes", None) or []
+    trainer.run_record.notes.extend(getattr(loaded, "notes", None) or [])
     return trainer
 
 
@@ -224,8 +224,9 @@ def _open(run_dir: Path, steps: int | None, write: bool, trust_code: bool,
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
         raise CheckpointError(f"checkpoint {path} does not fit its config or was not written by "
                               f"gankit ({type(e).__name__}: {str(e)[:120]})") from None
-    trainer.notes += notes
-    trainer.untrusted_weights = None if trust_code else cfg.eval.inception_weights
+    record = trainer.run_record
+    record.notes.extend(notes)
+    record.untrusted_weights = None if trust_code else cfg.eval.inception_weights
     if write and trainer.dist.is_main:  # temporary files of writes a kill interrupted
         for stale in [*run_dir.glob(f".{FILENAME}.*.tmp"), *run_dir.glob(".*.jsonl.tmp"),
                       *run_dir.glob("frames/.*.tmp")]:
@@ -267,10 +268,10 @@ def train_run(trainer: Trainer, on_step: StepHook | Iterable[StepHook] | None = 
     so that a long-lived process (a notebook, a benchmark driver) does not keep the folder; the
     CLI passes False and releases it when the whole command is done.
 
-    Records the session's peak memory (the largest over ranks) and wall-clock speed in
-    `trainer.run_stats`; evaluate() writes them into metrics.json. A write that fails (a full
-    disk, a folder gone read-only) is a one-line error naming the file and the last good
-    checkpoint, which the atomic checkpoint writes always keep.
+    Records the session's peak memory (the largest over ranks) and wall-clock speed in the run's
+    record (`trainer.run_record.session_stats`); evaluate() writes them into metrics.json. A write
+    that fails (a full disk, a folder gone read-only) is a one-line error naming the file and the
+    last good checkpoint, which the atomic checkpoint writes always keep.
     """
     started, first = time.perf_counter(), trainer.step
     try:
@@ -286,7 +287,7 @@ def train_run(trainer: Trainer, on_step: StepHook | Iterable[StepHook] | None = 
             release_run(trainer)
     seconds = time.perf_counter() - started
     mib, kind = peak_memory(trainer.device)
-    trainer.run_stats = {
+    trainer.run_record.session_stats = {
         "peak_memory_mib": round(distributed.max_over_ranks(mib), 1), "peak_memory_kind": kind,
         "processes": trainer.dist.world_size, "train_seconds": round(seconds, 2),
         "train_steps_per_second": round((trainer.step - first) / max(seconds, 1e-9), 2)}
@@ -297,17 +298,19 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
     """The registry metrics of the configured list on eval.n_samples samples, deterministic.
 
     Writes metrics.json into the run folder when it can; when it cannot (a read-only folder, a
-    full disk) the result is still returned and `trainer.notes` says why nothing was written.
+    full disk) the result is still returned and a note (`trainer.run_record`) says why nothing
+    was written; the record also keeps the samples, which render() then draws.
     Inception weights named only by a run folder's own config are not loaded (open_trainer)."""
     cfg = trainer.cfg
-    notes = trainer.notes
+    record = trainer.run_record
     metrics = list(cfg.eval.metrics)
-    untrusted = trainer.untrusted_weights
+    untrusted = record.untrusted_weights
     if untrusted and "fid_inception" in metrics:
         metrics.remove("fid_inception")
-        notes.append(f"fid_inception left out: the run's config names the TorchScript weights "
-                     f"{untrusted}, and weights that can run code are loaded only when named on "
-                     f"the command line (--inception-weights PATH) or with --trust-code")
+        record.notes.append(
+            f"fid_inception left out: the run's config names the TorchScript weights "
+            f"{untrusted}, and weights that can run code are loaded only when named on the "
+            f"command line (--inception-weights PATH) or with --trust-code")
     n, seed = cfg.eval.n_samples, cfg.train.seed + EVAL
     started = time.perf_counter()
     fake = trainer.sample(n, seed).float()
@@ -315,7 +318,7 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
     result = {"step": trainer.step, "n_samples": n,
               **compute(metrics, fake.cpu(), real.cpu(), trainer.task)}
     result["eval_seconds"] = round(time.perf_counter() - started, 3)
-    trainer.metrics_written = False
+    record.metrics_written = False
     if trainer.run_dir is not None:
         written = {**result, **_run_stats(trainer)}
         path = trainer.run_dir / "metrics.json"
@@ -323,11 +326,11 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
             tmp = path.with_name(".metrics.json.tmp")
             tmp.write_text(json.dumps(written, indent=2) + "\n")
             os.replace(tmp, path)
-            trainer.metrics_written = True
+            record.metrics_written = True
         except OSError as e:
-            notes.append(f"could not write {path} ({e.strerror or e}); the metrics are only "
-                         "printed")
-    trainer.last_eval_samples = fake
+            record.notes.append(f"could not write {path} ({e.strerror or e}); the metrics are "
+                                "only printed")
+    record.eval_samples = fake
     return result
 
 
@@ -337,8 +340,8 @@ RUN_STATS = ("peak_memory_mib", "peak_memory_kind", "processes", "train_seconds"
 
 def _run_stats(trainer: Trainer) -> dict[str, Any]:
     """The training session's memory and speed: this process's, else those metrics.json kept."""
-    if trainer.run_stats is not None:
-        return trainer.run_stats
+    if trainer.run_record.session_stats is not None:  # trained in this process
+        return trainer.run_record.session_stats
     path = trainer.run_dir / "metrics.json" if trainer.run_dir is not None else None
     if path is None or not path.exists():
         return {}
@@ -353,7 +356,7 @@ def render(trainer: Trainer) -> list[Path]:
     """Every picture of the run: the task's own, plus the loss curves."""
     run_dir = trainer.run_dir
     assert run_dir is not None
-    samples = trainer.last_eval_samples
+    samples = trainer.run_record.eval_samples
     if samples is None:
         samples = trainer.sample(trainer.cfg.eval.n_samples)
     written = list(trainer.task.render(trainer, run_dir, samples))

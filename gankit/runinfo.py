@@ -128,8 +128,8 @@ class SameData:
         if self.changed is None or not trainer.dist.is_main:
             return
         update(self.run_dir, data=self.changed)
-        trainer.notes.append(f"continuing {self.run_dir} on new data ({_describe(self.changed)}),"
-                             " as asked")
+        trainer.run_record.notes.append(f"continuing {self.run_dir} on new data "
+                                        f"({_describe(self.changed)}), as asked")
 
 
 # -- plug-ins a run needs -----------------------------------------------------------------------

@@ -59,7 +59,7 @@ def test_notes_are_lines_on_stderr_unless_silenced(capsys):
     quiet = gankit.fit(nets()[0], sigmoid, points(), steps=2, evaluate=False, overrides=FAST,
                        progress=False)
     assert capsys.readouterr().err == ""
-    assert any("[0, 1]" in note for note in quiet.trainer.notes)  # kept for the caller
+    assert any("[0, 1]" in note for note in quiet.notes)  # kept for the caller
 
 
 @pytest.mark.parametrize("arguments, says", [

@@ -137,7 +137,7 @@ def run_cell(cell: Cell, folder: Path) -> dict[str, Any]:
                           f"{trainer.step}; finished cells are kept: run the command again "
                           "to continue")
     metrics = run.evaluate(trainer)
-    samples = trainer.last_eval_samples.cpu().numpy()
+    samples = trainer.run_record.eval_samples.cpu().numpy()
     np.save(folder / f"{cell.key}.npy", samples.astype(np.float32))
     result = {"data": cell.data, "method": cell.method.name, "seed": cell.seed,
               "steps": cfg.train.steps, "train_seconds": round(seconds, 2),

@@ -31,6 +31,7 @@ from gankit.data.sampler import EpochSampler
 from gankit.losses import OBJECTIVES
 from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
+from gankit.runrecord import RunRecord
 from gankit.tasks.protocol import Task
 from gankit.train import augment, distributed, ema, fastpath, shapes
 from gankit.train.checkpoint import (
@@ -155,11 +156,8 @@ class Trainer:
         # -- stopping: a signal, or a callback's request (under torchrun: agreed by all ranks) --
         self.stop_signal: str | None = None  # why the loop stopped early (SIGINT, a reason...)
         self.stop_pending = 0  # torchrun: the signal number this rank will vote for
-        # -- set by gankit.run: the session's speed and memory; the last evaluation's samples --
-        self.run_stats: dict[str, Any] | None = None
-        self.last_eval_samples: Tensor | None = None
-        self.notes: list[str] = []  # things the user should be told (printed by the CLI)
-        self.untrusted_weights: str | None = None  # executable weights not to load (untrusted)
+        # -- the run's bookkeeping (notes for the user, ...): gankit.run's, never read here --
+        self.run_record = RunRecord()
         # -- the fast path (docs/speed.md): modules the step calls, sharing G's and D's weights --
         nets = fastpath.prepare(self.cfg.train, self.dist, self.device, self.G, self.D,
                                 self.G_ema, (self.opt_g, self.opt_d))

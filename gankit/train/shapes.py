@@ -47,8 +47,8 @@ class ShapeError(GankitError):
 def check_trainer(trainer: Any) -> None:
     """`check_nets` for a Trainer that was just built: its nets, its data, its notes."""
     note = check_nets(trainer.G, trainer.D, trainer.sampler.data, trainer.cfg, trainer.device)
-    if note and note not in trainer.notes:
-        trainer.notes.append(note)
+    if note:
+        trainer.run_record.note(note)
 
 
 def check_nets(G: nn.Module, D: nn.Module, data: Tensor, cfg: Config,
