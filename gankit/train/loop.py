@@ -163,7 +163,7 @@ class Trainer:
                                 self.G_ema, (self.opt_g, self.opt_d))
         self.G, self.D = nets.G, nets.D  # SyncBatchNorm versions under torchrun, if asked
         self.nets = nets  # what the step calls: G and D under autocast/compile, DDP-wrapped
-        self.notes.extend(nets.notes)  # e.g. torch.compile unavailable: eager instead
+        self.run_record.notes.extend(nets.notes)  # e.g. torch.compile unavailable: eager instead
         self.reused_fake: Tensor | None = None  # fresh_latents_for_g = false: D step's G(z)
         self.guard = NonFiniteGuard(self)
         self.stop_vote = distributed.StopVote() if self.dist.enabled else None
