@@ -738,6 +738,9 @@ def _train_words(train: TrainConfig) -> str:
     words += [f"PacGAN{train.pack}"] if train.pack > 1 else []
     words += [f"gradient penalty {train.gp_lambda:g}"] if train.gp_lambda else []
     words += [f"unrolled {train.unroll}"] if train.unroll else []
+    words += [f"augmented ({train.augment}" + (f", ADA target {train.ada_target:g})"
+                                               if train.ada_target else ")")
+              ] if train.augment.strip() else []
     return f"{', '.join(words)}; batch {train.batch_size}, {train.steps:,} steps"
 
 

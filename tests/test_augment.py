@@ -248,3 +248,17 @@ def test_an_op_of_your_own_is_registered_and_used(tmp_path):
     want = AUGMENTATIONS["translation"](x.flip(-1), replay, torch.tensor(1.0))
     assert torch.equal(real, want)
     assert run.train_run(trainer)
+
+
+def test_a_checkpoint_with_a_broken_augmentation_state_is_refused_in_one_line(tmp_path):
+    from gankit.errors import CheckpointError
+
+    trainer = run.start(tiny_cfg(**{"train.steps": 2}), tmp_path / "r")
+    run.train_run(trainer)
+    path = tmp_path / "r/checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    state["augment"]["p"] = 0.5  # a number where a tensor belongs
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="'augment' entry") as e:
+        run.open_trainer(tmp_path / "r", steps=4)
+    assert "\n" not in str(e.value)

@@ -108,3 +108,10 @@ def check_state(state: dict[str, Any], path: Path) -> None:
     for key in ("G", "D", "G_ema"):
         if key in state and not all(isinstance(v, torch.Tensor) for v in state[key].values()):
             raise CheckpointError(f"checkpoint {path}: '{key}' holds values that are not tensors")
+    augment = state.get("augment", {})  # train.augment: its random stream and ADA's p
+    kinds = {"rng": torch.Tensor, "p": torch.Tensor, "sign_sum": torch.Tensor, "steps": int,
+             "seen": int}
+    if "augment" in state and not (isinstance(augment, dict) and all(
+            isinstance(augment.get(k), kind) for k, kind in kinds.items())):
+        raise CheckpointError(f"checkpoint {path}: its 'augment' entry is not the augmentation "
+                              "state gankit writes")
