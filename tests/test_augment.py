@@ -161,7 +161,11 @@ def tiny_cfg(**extra):
 @pytest.mark.parametrize("extra", [
     {},
     {"train.ada_target": 0.6, "train.ada_images": 200, "train.k": 2},
-    {"train.loss": "rpgan"} if "rpgan" in __import__("gankit").LOSSES else {"train.gp_lambda": 1.0},
+    {"train.loss": "rpgan", "train.penalties": {"r1": 0.1}},
+    {"model.g_arch": "keras-mnist", "model.d_arch": "keras-mnist", "model.g_width": 40,
+     "model.d_width": 16, "data.pixel_range": "unit", "train.pretrain_d_samples": 16,
+     "train.pretrain_d_batch": 8, "train.augment": "cutout,color"},
+    {"train.unroll": 2},
 ])
 def test_augmented_runs_resume_bit_for_bit(tmp_path, extra):
     cfg = tiny_cfg(**extra)
