@@ -70,6 +70,9 @@ class ModelConfig:
     init_gain: float = 1.0  # gain of the orthogonal initialisation (the unrolled GAN's: 0.8)
     d_input_scale: float = 1.0  # D multiplies its input by this first (the unrolled GAN's: 1/4)
     spectral_norm: str = "none"  # none | d | g | both: spectral normalisation of the nets' layers
+    # class-conditional G and D (docs/conditional.md): none | projection | acgan; labels from data
+    conditional: str = "none"
+    ac_weight: float = 1.0  # acgan: weight of the class cross-entropy in D's and G's losses
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.d_activation": ("relu", "leaky_relu", "tanh", "elu"),
     "model.init": ("default", "orthogonal"),
     "model.spectral_norm": ("none", "d", "g", "both"),
+    "model.conditional": ("none", "projection", "acgan"),
     "train.optimizer": ("adam", "rmsprop"),
     "train.compile_mode": ("default", "reduce-overhead", "max-autotune"),
     "train.on_nonfinite": ("stop", "skip"),
@@ -374,6 +378,7 @@ def validate(cfg: Config) -> None:
     _validate_loop(cfg.train)
     _validate_remedies(cfg)
     _validate_augment(cfg)
+    _validate_conditional(cfg)
     _validate_stack(cfg.data)
     _validate_optimizer(cfg.train)
     _validate_bookkeeping(cfg.train)
@@ -563,6 +568,36 @@ def _validate_augment(cfg: Config) -> None:
                           "train.augment=\"translation,cutout,color\"")
 
 
+def _validate_conditional(cfg: Config) -> None:
+    """Conditional training needs labelled data, nets with a conditional version, and none of
+    the options whose extra passes through D do not carry labels."""
+    model = cfg.model
+    check_range(model.ac_weight >= 0, "model.ac_weight", model.ac_weight, "≥ 0")
+    if model.conditional == "none":
+        return
+    from gankit.nets.conditional import ARCHS
+
+    for key in ("model.g_arch", "model.d_arch"):
+        arch = getattr(model, key.split(".")[1])
+        if arch not in ARCHS:
+            raise ConfigError(f"model.conditional = {model.conditional!r} needs nets with a "
+                              f"class-conditional version ({', '.join(ARCHS)}); {key} = "
+                              f"{arch!r} has none")
+    if _has(cfg, "labels") is False and cfg.data.name != "folder":
+        sets = ", ".join(_names_with(registry.DATASETS, "labels"))
+        raise ConfigError(f"model.conditional = {model.conditional!r} trains on class labels, "
+                          f"but data set {cfg.data.name!r} has none: use a labelled set "
+                          f"({sets}), a folder whose sub-folders are the classes, or (item, "
+                          "label) pairs from Python; or set model.conditional=none")
+    for key, value, words in (("data.stack", cfg.data.stack > 1, "1"),
+                              ("train.unroll", cfg.train.unroll, "0"),
+                              ("train.pretrain_d_samples", cfg.train.pretrain_d_samples, "0")):
+        if value:
+            raise ConfigError(f"{key} is not available with model.conditional = "
+                              f"{model.conditional!r} (its passes through D carry no labels): "
+                              f"set {key}={words} or model.conditional=none")
+
+
 def _validate_stack(data: DataConfig) -> None:
     """Stacked data (the 1000-mode benchmark): k grayscale labelled images as k channels."""
     check_range(data.stack >= 1, "data.stack", data.stack, "≥ 1 (1 = no stacking)")
@@ -669,6 +704,8 @@ def _has(cfg: Config, need: str) -> bool | None:
         return bool(cfg.eval.inception_weights)
     if need == "stacked":
         return data.stack > 1
+    if need == "conditional":
+        return cfg.model.conditional != "none"
     if data.name == registry.PYTHON or registry.is_import_path(data.name):
         return None
     return bool(registry.DATASETS.info(data.name)[_NEED_FACTS.get(need, need)])
@@ -685,6 +722,7 @@ def _need_words(need: str) -> str:
         return {"mixture": f"a Gaussian mixture with known modes (data.name {sets})",
                 "labels": f"a labelled image data set for its shipped classifier ({sets})"}[need]
     return {"images": "image data", "stacked": "stacked digits (data.stack > 1)",
+            "conditional": "a class-conditional run (model.conditional = projection or acgan)",
             "inception": "Inception weights (--inception-weights PATH)"}[need]
 
 

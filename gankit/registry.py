@@ -249,7 +249,7 @@ class MetricValue:
 #: What a metric may need from a run (config validation refuses it where the data lack it):
 #: a Gaussian mixture with known modes, a labelled image data set (its shipped classifier), image
 #: data, stacked digits (data.stack > 1), Inception weights (eval.inception_weights).
-METRIC_NEEDS = ("mixture", "labels", "images", "stacked", "inception")
+METRIC_NEEDS = ("mixture", "labels", "images", "stacked", "inception", "conditional")
 
 
 def register_metric(name: str, fn: Callable[..., Any] | None = None, *,

@@ -42,9 +42,12 @@ class EpochSampler:
         assert self._perm is not None
         return self._perm
 
-    def batch(self, i: int) -> Tensor:
-        """The i-th batch (0-based) of this rank's stream."""
+    def indices(self, i: int) -> Tensor:
+        """The rows of the data in the i-th batch (0-based) of this rank's stream."""
         epoch, j = divmod(i, self.batches_per_epoch)
         start = (j * self.world_size + self.rank) * self.batch_size
-        idx = self._permutation(epoch)[start : start + self.batch_size]
-        return self.data.index_select(0, idx)
+        return self._permutation(epoch)[start : start + self.batch_size]
+
+    def batch(self, i: int) -> Tensor:
+        """The i-th batch (0-based) of this rank's stream."""
+        return self.data.index_select(0, self.indices(i))

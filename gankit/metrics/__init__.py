@@ -1,6 +1,7 @@
 """Named metrics; importing this package registers the built-in ones."""
 
 from gankit.metrics import classifier as _classifier  # noqa: F401  (fd_classifier, ...)
+from gankit.metrics import conditional as _conditional  # noqa: F401  (class_accuracy, intra_fd)
 from gankit.metrics import inception as _inception  # noqa: F401  (fid_inception)
 from gankit.metrics import memorisation as _memorisation  # noqa: F401  (nn_ratio, near_copies)
 from gankit.metrics import modes as _modes  # noqa: F401  (registers modes, hq_fraction, ...)

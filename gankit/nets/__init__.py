@@ -12,6 +12,7 @@ from torch import nn
 
 from gankit.config import Config
 from gankit.errors import GankitError
+from gankit.nets.conditional import build_conditional
 from gankit.nets.dcgan import (
     LAYOUTS,
     DCGANDiscriminator,
@@ -62,15 +63,26 @@ class Reshape(nn.Module):
         return x.view(x.shape[0], *self.shape)
 
 
-def build_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+def build_generator(cfg: Config, sample_shape: tuple[int, ...], n_classes: int = 0
+                    ) -> nn.Module:
     """G: latent (batch, prior.dim) -> samples (batch, *sample_shape); spectrally normalised
-    when model.spectral_norm says so (gankit.nets.spectral)."""
-    net = _check(GENERATORS[cfg.model.g_arch](cfg, tuple(sample_shape)), cfg.model.g_arch)
+    when model.spectral_norm says so (gankit.nets.spectral). Conditional runs: G(z, y) for
+    n_classes classes (gankit.nets.conditional)."""
+    if cfg.model.conditional != "none":
+        net = build_conditional(cfg, sample_shape, n_classes, "generator")
+    else:
+        net = _check(GENERATORS[cfg.model.g_arch](cfg, tuple(sample_shape)), cfg.model.g_arch)
     return spectral_normalise(net) if applies(cfg.model.spectral_norm, "generator") else net
 
 
-def build_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
-    """D: samples (batch, *sample_shape) -> logits (batch,). Never a sigmoid inside D."""
+def build_discriminator(cfg: Config, sample_shape: tuple[int, ...], n_classes: int = 0
+                        ) -> nn.Module:
+    """D: samples (batch, *sample_shape) -> logits (batch,). Never a sigmoid inside D.
+    Conditional runs: D(x, y), which packs its input itself (gankit.nets.conditional)."""
+    if cfg.model.conditional != "none":
+        net = build_conditional(cfg, sample_shape, n_classes, "discriminator")
+        return spectral_normalise(net) if applies(cfg.model.spectral_norm, "discriminator") \
+            else net
     if cfg.train.pack > 1:  # PacGAN: this D built for m× the input, judging m samples at once
         return pack_discriminator(cfg, sample_shape, build_discriminator)
     net = _check(DISCRIMINATORS[cfg.model.d_arch](cfg, tuple(sample_shape)), cfg.model.d_arch)

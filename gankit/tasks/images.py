@@ -55,12 +55,21 @@ class ImageTask:
     # -- data -----------------------------------------------------------------------------------
     def train_data(self) -> Tensor:
         """The training images in the training range; at most data.n_train (a fixed subset)."""
-        x = self.data.train_x
+        return to_range(self._subset(self.data.train_x), self.pixel_range)
+
+    def train_labels(self) -> tuple[Tensor, int] | None:
+        """The training images' labels (row for row) and the number of classes; None without."""
+        if self.data.train_y is None:
+            return None
+        return self._subset(self.data.train_y), self.data.n_classes
+
+    def _subset(self, rows: Tensor) -> Tensor:
+        """The fixed data.n_train rows of the training split (all of them when it has fewer)."""
         n = self.cfg.data.n_train
-        if n < len(x):
-            idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:n]
-            x = x[idx.sort().values]
-        return to_range(x, self.pixel_range)
+        if n < len(rows):
+            idx = torch.randperm(len(rows), generator=torch.Generator().manual_seed(0))[:n]
+            rows = rows[idx.sort().values]
+        return rows
 
     def real_samples(self, n: int, seed: int) -> Tensor:
         """n held-out real images (the test split; drawn with replacement past its size)."""

@@ -50,8 +50,8 @@ def recalibrate_batchnorm(module: nn.Module, inputs: Iterable[Tensor]) -> None:
         m.momentum = None  # cumulative average over the batches below
         m.train()
     try:
-        for x in inputs:
-            module(x)
+        for x in inputs:  # a batch, or a tuple of a conditional G's inputs (z, y)
+            module(*x) if isinstance(x, tuple) else module(x)
     finally:
         for m, momentum in zip(layers, momenta):
             m.momentum = momentum

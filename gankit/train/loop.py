@@ -33,7 +33,7 @@ from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
 from gankit.runrecord import RunRecord
 from gankit.tasks.protocol import Task
-from gankit.train import augment, distributed, ema, fastpath, shapes
+from gankit.train import augment, distributed, ema, fastpath, labels, shapes
 from gankit.train.checkpoint import (
     FILENAME,
     load_module_state,
@@ -126,8 +126,10 @@ class Trainer:
         # -- end speed and scale (threads: fastpath.prepare) --
         torch.manual_seed(t.seed)
         shape = task.sample_shape
-        G = build_generator(cfg, shape) if G is None else G
-        D = build_discriminator(cfg, shape) if D is None else _packed(D, t.pack)
+        self.cond = labels.from_task(cfg, task, self.device)  # None unless model.conditional
+        classes = 0 if self.cond is None else self.cond.n_classes
+        G = build_generator(cfg, shape, classes) if G is None else G
+        D = build_discriminator(cfg, shape, classes) if D is None else _packed(D, t.pack)
         self.G: nn.Module = G.to(self.device)
         self.D: nn.Module = D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if t.ema > 0 else None
@@ -165,6 +167,7 @@ class Trainer:
         self.nets = nets  # what the step calls: G and D under autocast/compile, DDP-wrapped
         self.run_record.notes.extend(nets.notes)  # e.g. torch.compile unavailable: eager instead
         self.reused_fake: Tensor | None = None  # fresh_latents_for_g = false: D step's G(z)
+        self.reused_labels: Tensor | None = None  # ... and its labels (conditional runs)
         self.guard = NonFiniteGuard(self)
         self.stop_vote = distributed.StopVote() if self.dist.enabled else None
         shapes.check_trainer(self)  # G, D and the data fit together, before any step
@@ -183,10 +186,15 @@ class Trainer:
     def d_step(self) -> dict[str, Tensor]:
         """One discriminator update on a real and a fake minibatch; returns detached stats."""
         real = self.sampler.batch(self.d_batches)
+        y = None if self.cond is None else self.cond.of_batch(self.sampler, self.d_batches)
         self.d_batches += 1
-        fake = self.d_fake(len(real))
-        loss, stats = self.d_objective.loss(self.objective, self.nets.D_ddp, real, fake, self.z_gen,
-                                            plain_D=self.D, step=self.d_batches - 1)
+        fake = self.d_fake(len(real), y)  # conditional: the real batch's labels (train/labels.py)
+        D, plain = (self.nets.D_ddp, self.D) if y is None else \
+            (self.cond.bind(self.nets.D_ddp, y), self.cond.bind(self.D, y))
+        loss, stats = self.d_objective.loss(self.objective, D, real, fake, self.z_gen,
+                                            plain_D=plain, step=self.d_batches - 1)
+        class_loss = None if y is None else self.cond.d_class_loss(D, y)  # AC-GAN
+        loss = loss if class_loss is None else loss + class_loss
         if self.augment is not None:  # ADA: p follows the sign of D on real images
             self.augment.observe(stats, len(real))
         self.opt_d.zero_grad(set_to_none=True)
@@ -195,20 +203,30 @@ class Trainer:
         self.d_objective.constrain_(self.D)
         return stats
 
-    def d_fake(self, n: int) -> Tensor:
+    def _g_in(self, n: int, y: Tensor | None) -> tuple[Tensor, ...]:
+        """G's inputs for n samples: latents, and a conditional run's labels."""
+        z = self.sample_z(n)
+        return (z,) if y is None else (z, y)
+
+    def d_fake(self, n: int, y: Tensor | None = None) -> Tensor:
         """The D step's fake batch. Algorithm 1 draws it without G's graph, G's step draws its own;
         with train.fresh_latents_for_g = false G's graph is kept and the G step re-uses the batch
         (the classic loop's way: one G forward fewer per step)."""
         if self.cfg.train.fresh_latents_for_g:
             with torch.no_grad():
-                return self.nets.G_fast(self.sample_z(n))
-        self.reused_fake = self.nets.G_ddp(self.sample_z(n))
+                return self.nets.G_fast(*self._g_in(n, y))
+        self.reused_fake, self.reused_labels = self.nets.G_ddp(*self._g_in(n, y)), y
         return self.reused_fake.detach()
 
-    def g_fake(self) -> Tensor:
-        """The G step's fake batch: fresh latents, or the last D step's batch (`d_fake`)."""
+    def g_fake(self) -> tuple[Tensor, Tensor | None]:
+        """The G step's fake batch and its labels (None unless conditional): fresh latents, or
+        the last D step's batch (`d_fake`)."""
         fake, self.reused_fake = self.reused_fake, None
-        return self.nets.G_ddp(self.sample_z(self.sampler.batch_size)) if fake is None else fake
+        if fake is not None:
+            return fake, self.reused_labels
+        n = self.sampler.batch_size
+        y = None if self.cond is None else self.cond.draw(n, self.z_gen, self.dist)
+        return self.nets.G_ddp(*self._g_in(n, y)), y
 
     def last_real_batch(self) -> Tensor:
         """The real batch the last D step used, re-read by its index: no data or random state is
@@ -218,14 +236,18 @@ class Trainer:
     def g_step(self) -> Tensor:
         """One generator update through a frozen D."""
         self.D.requires_grad_(False)
-        fake = self.g_fake()
+        fake, y = self.g_fake()
         if self.cfg.train.unroll:  # G's loss sees D after train.unroll functional D steps
             loss = unrolled_g_loss(self, fake)
         else:  # relativistic losses see D's outputs on the last D step's real batch
             D = self.nets.D_fast
             real = self.last_real_batch() if uses_real(self.objective) else None
             real, fake_in = self.d_objective.augmented(real, fake)
-            loss = self.objective.g_loss(None if real is None else D(real), D(fake_in))
+            D_real, D_fake = (D, D) if y is None else (self.cond.bind(D, self.cond.of_batch(
+                self.sampler, max(self.d_batches - 1, 0))), self.cond.bind(D, y))
+            loss = self.objective.g_loss(None if real is None else D_real(real), D_fake(fake_in))
+            class_loss = None if y is None else self.cond.g_class_loss(D_fake, y)  # AC-GAN
+            loss = loss if class_loss is None else loss + class_loss
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.guard.step(self.opt_g, loss, "generator")
@@ -356,15 +378,18 @@ class Trainer:
         return self.G_ema if self.G_ema is not None else self.G
 
     @torch.no_grad()
-    def generate(self, z: Tensor) -> Tensor:
-        """G(z) in inference mode (BatchNorm running statistics, no dropout)."""
+    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """G(z) in inference mode (BatchNorm running statistics, no dropout); G(z, y) for the
+        labels y of a conditional run."""
         G = self.sampling_generator
         if G is self.G_ema and self._ema_bn_stale:
             self._recalibrate_ema()
         was_training = G.training
         G.eval()
         try:
-            return torch.cat([G(chunk) for chunk in z.split(8192)])
+            if y is None:
+                return torch.cat([G(chunk) for chunk in z.split(8192)])
+            return torch.cat([G(a, b) for a, b in zip(z.split(8192), y.split(8192))])
         finally:
             G.train(was_training)
 
@@ -375,16 +400,40 @@ class Trainer:
         n_batches, size = BN_RECALIBRATION
         gen = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed + seeds.BN)
         p = self.cfg.prior
+        y = None if self.cond is None else labels.cycle_labels(size, self.cond.n_classes,
+                                                                 self.device)
         ema.recalibrate_batchnorm(self.G_ema, (
-            sample_prior(p.name, size, p.dim, gen, self.device) for _ in range(n_batches)))
+            sample_prior(p.name, size, p.dim, gen, self.device) if y is None else
+            (sample_prior(p.name, size, p.dim, gen, self.device), y) for _ in range(n_batches)))
         self._ema_bn_stale = False
 
-    def sample(self, n: int, seed: int | None = None) -> Tensor:
-        """n samples from a latent stream of its own, so sampling never disturbs training."""
+    def sample(self, n: int, seed: int | None = None, labels: Any = None) -> Tensor:
+        """n samples from a latent stream of its own, so sampling never disturbs training.
+        Conditional runs: of the classes `labels` (n of them), else the classes in turn."""
         seed = self.cfg.train.seed + seeds.EVAL if seed is None else seed
         gen = torch.Generator(device=self.device).manual_seed(seed)
         p = self.cfg.prior
-        return self.generate(sample_prior(p.name, n, p.dim, gen, self.device))
+        y = self.sample_labels(n, labels)
+        return self.generate(sample_prior(p.name, n, p.dim, gen, self.device), y)
+
+    def sample_labels(self, n: int, asked: Any = None) -> Tensor | None:
+        """The labels of n samples (train/labels.py): the asked ones, checked, or the classes
+        in turn; None for an unconditional run (which refuses asked-for labels)."""
+        if self.cond is None:
+            if asked is not None:
+                from gankit.errors import GankitError
+
+                raise GankitError("labels are for class-conditional runs (model.conditional = "
+                                  "projection or acgan); this run is unconditional")
+            return None
+        if asked is None:
+            return labels.cycle_labels(n, self.cond.n_classes, self.device)
+        y = labels.check_labels(torch.as_tensor(asked).reshape(-1), self.cond.n_classes)
+        if len(y) != n:
+            from gankit.errors import GankitError
+
+            raise GankitError(f"{len(y)} labels given for {n} samples: give one per sample")
+        return y.to(self.device)
 
     @torch.no_grad()
     def discriminate(self, x: Tensor) -> Tensor:

@@ -46,7 +46,12 @@ class ShapeError(GankitError):
 
 def check_trainer(trainer: Any) -> None:
     """`check_nets` for a Trainer that was just built: its nets, its data, its notes."""
-    note = check_nets(trainer.G, trainer.D, trainer.sampler.data, trainer.cfg, trainer.device)
+    G, D, cond = trainer.G, trainer.D, getattr(trainer, "cond", None)
+    if cond is not None:  # conditional nets, called with the classes in turn
+        from gankit.train.labels import Unlabelled
+
+        G, D = Unlabelled(G, cond.n_classes), Unlabelled(D, cond.n_classes)
+    note = check_nets(G, D, trainer.sampler.data, trainer.cfg, trainer.device)
     if note:
         trainer.run_record.note(note)
 
