@@ -245,7 +245,11 @@ def _resume(out: Path, steps: int | None, given: dict[str, Any], trust_code: boo
 
 
 def _same_config(out: Path, given: dict[str, Any]) -> None:
-    """A resumed run keeps its config: overrides that change it are refused, not ignored."""
+    """A resumed run keeps its config: overrides that change it are refused, not ignored. "The
+    same config" is the bench cells' reading (gankit.bench.cells.differences); of a run's length
+    only train.steps may change here (handled before), as the checkpoint's intervals are kept."""
+    from gankit.bench.cells import differences
+
     try:
         trained = Config.from_toml((out / "config.toml").read_text())
     except (OSError, UnicodeDecodeError, GankitError):
@@ -253,19 +257,14 @@ def _same_config(out: Path, given: dict[str, Any]) -> None:
     if not given:
         return
     wanted = trained.with_overrides({**given, "description": trained.description})
-    differ = [k for k in given if _value(wanted, k) != _value(trained, k)]
+    differ = differences(trained.to_toml(), wanted.to_toml()) or {}
     if differ:
-        shown = "; ".join(f"{k} = {_value(wanted, k)!r} in overrides, {_value(trained, k)!r} in "
-                          "the run" for k in differ[:3])
+        shown = "; ".join(f"{k} = {new!r} in overrides, {old!r} in the run"
+                          for k, (old, new) in list(differ.items())[:3])
         raise GankitError(f"resume=True continues {out} with the config it was trained with, "
                           f"but the overrides change it ({shown}): drop those overrides (only "
                           "the steps may grow), or start a new run (another out=, or "
                           "force=True); nothing was changed")
-
-
-def _value(cfg: Config, key: str) -> Any:
-    section, _, name = key.partition(".")
-    return getattr(getattr(cfg, section), name) if name else getattr(cfg, section)
 
 
 def _train(trainer: Trainer, callbacks: Callback | Iterable[Callback],

@@ -96,6 +96,9 @@ def test_resuming_with_other_overrides_is_refused(tmp_path):
     with pytest.raises(GankitError, match=r"the overrides change it \(train.lr_g"):
         gankit.fit(*nets(), points(), steps=8, out=out, resume=True,
                    overrides={**FAST, "train.lr_g": 1e-5})
+    with pytest.raises(GankitError, match=r"the overrides change it \(train.ckpt_every = 3"):
+        gankit.fit(*nets(), points(), steps=8, out=out, resume=True,  # a bench cell's length,
+                   overrides={**FAST, "train.ckpt_every": 3})  # but the checkpoint's is kept
     run = gankit.fit(*nets(), points(), out=out, resume=True, evaluate=False,
                      overrides={**FAST, "train.steps": 8})  # the same config, a longer run
     assert run.step == 8

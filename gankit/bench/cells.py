@@ -60,8 +60,18 @@ def _fields(text: str) -> dict[str, Any] | None:
     return {key: stored.get(key, default) for key, default in defaults.items()}
 
 
-def _shown(keys: list[str], old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    words = [f"{k} {old.get(k)!r} stored, {new.get(k)!r} wanted" for k in keys[:3]]
+def differences(stored: str, wanted: str) -> dict[str, tuple[Any, Any]] | None:
+    """The fields in which two configs (TOML) differ, key -> (stored, wanted): "the same" as this
+    rule reads it (no description, a missing field at its default); None if one is unreadable.
+    `gankit.fit(resume=True)` checks its overrides with it too."""
+    old, new = _fields(stored), _fields(wanted)
+    if old is None or new is None:
+        return None
+    return {key: (old[key], new[key]) for key in new if old[key] != new[key]}
+
+
+def _shown(keys: list[str], values: Mapping[str, tuple[Any, Any]]) -> str:
+    words = [f"{k} {values[k][0]!r} stored, {values[k][1]!r} wanted" for k in keys[:3]]
     return "; ".join(words) + (f" (and {len(keys) - 3} more)" if len(keys) > 3 else "")
 
 
@@ -71,20 +81,19 @@ def decide(stored: str | None, wanted: str, stored_setup: Mapping[str, Any] | No
     config `wanted`; the setups (settings outside the config) must be equal to keep it."""
     if stored is None:
         return Verdict("retrain", "no stored cell")
-    old, new = _fields(stored), _fields(wanted)
-    if old is None or new is None:
+    differ = differences(stored, wanted)
+    if differ is None:
         return Verdict("retrain", "the stored config cannot be read")
     old_setup, new_setup = dict(stored_setup or {}), dict(wanted_setup or {})
-    setup_differs = sorted(k for k in old_setup.keys() | new_setup.keys()
-                           if old_setup.get(k) != new_setup.get(k))
+    setup_differs = {k: (old_setup.get(k), new_setup.get(k)) for k in old_setup.keys()
+                     | new_setup.keys() if old_setup.get(k) != new_setup.get(k)}
     if setup_differs:
         return Verdict("retrain", "measured otherwise: "
-                       + _shown(setup_differs, old_setup, new_setup))
-    differ = [k for k in new if old[k] != new[k]]
-    if any(k not in LENGTH for k in differ):
-        return Verdict("retrain", "another config: "
-                       + _shown([k for k in differ if k not in LENGTH], old, new))
-    have, want = old["train.steps"], new["train.steps"]
+                       + _shown(sorted(setup_differs), setup_differs))
+    other = [k for k in differ if k not in LENGTH]
+    if other:
+        return Verdict("retrain", "another config: " + _shown(other, differ))
+    have, want = differ.get("train.steps", (0, 0))
     if have < want:
         return Verdict("continue", f"the same run, {have:,} of {want:,} steps done")
     if have > want:
