@@ -57,10 +57,23 @@ class Run:
     def run_dir(self) -> Path | None:
         return self.trainer.run_dir
 
-    def sample(self, n: int, seed: int | None = None) -> Tensor:
+    def sample(self, n: int, seed: int | None = None,
+               truncation: float | None = None) -> Tensor:
         """n samples on the CPU, from a latent stream of their own (default: the run's eval
-        stream, so the same n samples each time)."""
-        return self.trainer.sample(n, seed).cpu()
+        stream, so the same n samples each time). `truncation = ψ` (normal prior only): each
+        latent component drawn from N(0, 1) kept within ±ψ, the truncation trick."""
+        from gankit.latent import sample_from
+
+        return sample_from(self.trainer, n, seed, truncation).cpu()
+
+    def interpolate(self, frames: int, walks: int = 1, seed: int | None = None,
+                    truncation: float | None = None) -> Tensor:
+        """Samples along latent walks between random endpoints (spherical interpolation for a
+        normal prior, straight lines for a uniform one), endpoints included, on the CPU:
+        shape (walks, frames, *sample_shape)."""
+        from gankit.latent import walk_from
+
+        return walk_from(self.trainer, walks, frames, seed, truncation).cpu()
 
     def evaluate(self, metrics: Iterable[str] | None = None) -> dict[str, Any]:
         """The eval.metrics of the config, or these registered `metrics` instead (as `gankit

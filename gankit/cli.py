@@ -415,11 +415,20 @@ def eval_(
 @user_errors
 def sample(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `gankit train`.")],
-    n: Annotated[int, typer.Option("-n", help="Number of samples.")] = 1000,
-    out_file: Annotated[Path, typer.Option("--out", "-o", help="Output file.")] = Path(
-        "samples.npy"
-    ),
+    n: Annotated[int | None, typer.Option("-n", help="Number of samples (default 1000); with "
+                                          "--interpolate, of walks (default 4).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Output file (default "
+                                                  "samples.npy; walk.gif with --interpolate).")
+                        ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the latent draws.")] = 0,
+    interpolate: Annotated[int | None, typer.Option(
+        "--interpolate", metavar="K", help="Latent walks of K frames between random endpoints "
+        "instead (spherical for a normal prior, straight for a uniform one): .gif animates them, "
+        ".png puts one walk per row, .npy keeps the samples.")] = None,
+    truncation: Annotated[float | None, typer.Option(
+        "--truncation", metavar="ψ", help="Normal prior only: each latent component drawn from "
+        "N(0, 1) kept within ±ψ (the truncation trick: smaller ψ, more typical and less varied "
+        "samples).")] = None,
     trust_code: Annotated[bool, TRUST_CODE] = False,
     plugin: Annotated[list[str] | None, PLUGIN] = None,
 ) -> None:
@@ -431,9 +440,26 @@ def sample(
 
     require_single("gankit sample")
     _load_plugins(plugin)
+    if interpolate is not None:
+        _walks(run_dir, interpolate, 4 if n is None else n, out_file or Path("walk.gif"), seed,
+               truncation, trust_code)
+        return
+    n = 1000 if n is None else n
+    out_file = out_file or Path("samples.npy")
     with stage(f"drawing {n} samples from {run_dir}", f"{out_file} was not written"):
-        path = run.sample_to_file(run_dir, n, out_file, seed, trust_code=trust_code)
+        path = run.sample_to_file(run_dir, n, out_file, seed, trust_code=trust_code,
+                                  truncation=truncation)
     out.print(f"wrote {n} samples to {path}", highlight=False, markup=False)
+
+
+def _walks(run_dir: Path, frames: int, walks: int, out_file: Path, seed: int,
+           truncation: float | None, trust_code: bool) -> None:
+    from gankit.viz.walks import walk_to_file
+
+    with stage(f"drawing {walks} latent walks from {run_dir}", f"{out_file} was not written"):
+        path = walk_to_file(run_dir, frames, walks, out_file, seed, truncation, trust_code)
+    out.print(f"wrote {walks} latent walks of {frames} frames to {path}", highlight=False,
+              markup=False)
 
 
 @app.command()

@@ -26,6 +26,7 @@ import torch
 from gankit import rundir, runinfo
 from gankit.config import Config
 from gankit.errors import CheckpointError, GankitError
+from gankit.latent import check_truncation, sample_from
 from gankit.metrics import compute
 from gankit.registry import require_trust
 from gankit.seeds import EVAL
@@ -368,8 +369,9 @@ def render(trainer: Trainer) -> list[Path]:
 
 
 def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
-                   trust_code: bool = False) -> Path:
-    """Draw n samples of a run into a file; the run folder is only read."""
+                   trust_code: bool = False, truncation: float | None = None) -> Path:
+    """Draw n samples of a run into a file (from truncated latents when `truncation` is set,
+    gankit.latent); the run folder is only read."""
     if n < 1:
         raise GankitError(f"-n must be ≥ 1, got {n}")
     if seed is not None and not 0 <= seed < 2**63:
@@ -379,6 +381,7 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
         raise GankitError(f"--out {out} is a folder; name a file, e.g. {out / 'samples.npy'}")
     trainer = open_trainer(run_dir, write=False, trust_code=trust_code,
                            task_factory=runinfo.sampling_tasks(run_dir, build_task))
+    check_truncation(trainer.cfg.prior.name, truncation)
     suffixes = trainer.task.sample_suffixes
     if suffixes and out.suffix not in suffixes:
         raise GankitError(f"cannot write samples to '{out.name}': use {', '.join(suffixes[:-1])}"
@@ -395,7 +398,7 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
         raise GankitError(f"cannot create the folder of --out {out}: {e.strerror or e}") from None
     seed = int(torch.randint(0, 2**31 - 1, ())) if seed is None else seed
     try:
-        samples = trainer.sample(n, seed)
+        samples = sample_from(trainer, n, seed, truncation)
     except (MemoryError, torch.OutOfMemoryError) as e:
         raise GankitError(f"out of memory drawing {n} samples ({str(e)[:100]}); draw fewer"
                           ) from None
