@@ -103,21 +103,25 @@ def _stream(trainer, seed: int | None) -> torch.Generator:
     return torch.Generator(device=trainer.device).manual_seed(seed)
 
 
-def sample_from(trainer, n: int, seed: int | None = None,
-                truncation: float | None = None) -> Tensor:
-    """n samples of a run's sampling generator; truncated latents when `truncation` is set."""
+def sample_from(trainer, n: int, seed: int | None = None, truncation: float | None = None,
+                labels=None) -> Tensor:
+    """n samples of a run's sampling generator; truncated latents when `truncation` is set;
+    a conditional run's of the classes `labels` (default: the classes in turn)."""
     p = trainer.cfg.prior
     check_truncation(p.name, truncation)
     if truncation is None:
-        return trainer.sample(n, seed)
-    return trainer.generate(truncated_normal(n, p.dim, truncation, _stream(trainer, seed),
-                                             trainer.device))
+        return trainer.sample(n, seed, labels=labels)
+    z = truncated_normal(n, p.dim, truncation, _stream(trainer, seed), trainer.device)
+    return trainer.generate(z, trainer.sample_labels(n, labels))
 
 
 def walk_from(trainer, walks: int, frames: int, seed: int | None = None,
-              truncation: float | None = None) -> Tensor:
-    """Samples along `walks` latent walks of `frames` steps: (walks, frames, *sample_shape)."""
+              truncation: float | None = None, labels=None) -> Tensor:
+    """Samples along `walks` latent walks of `frames` steps: (walks, frames, *sample_shape). A
+    conditional run keeps each walk's class (`labels`, one per walk; default: in turn)."""
     p = trainer.cfg.prior
     z = walk(p.name, walks, frames, p.dim, _stream(trainer, seed), trainer.device, truncation)
-    x = trainer.generate(z.reshape(walks * frames, p.dim))
+    y = trainer.sample_labels(walks, labels)
+    x = trainer.generate(z.reshape(walks * frames, p.dim),
+                         None if y is None else y.repeat_interleave(frames))
     return x.reshape(walks, frames, *x.shape[1:])
