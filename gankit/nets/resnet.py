@@ -31,6 +31,19 @@ from gankit.nets.dcgan import LAYOUTS
 SLOPE = 0.2
 
 
+def resnet_init(module: nn.Module) -> None:
+    """He-normal weights for the LeakyReLU (He et al. 2015), gain 1 for the skips' 1×1
+    convolutions (no activation before them), zero biases: each path keeps the scale of its
+    input, so the √½ sum keeps the signal's scale from block to block."""
+    skips = {id(m.skip) for m in module.modules() if isinstance(m, ResBlock) and m.skip}
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            kind = "linear" if id(m) in skips else "leaky_relu"
+            nn.init.kaiming_normal_(m.weight, a=SLOPE, nonlinearity=kind)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
 def _layout(resolution: int) -> tuple[int, int]:
     if resolution not in LAYOUTS:
         raise ValueError(f"ResNet nets support resolutions {sorted(LAYOUTS)}, got {resolution}")
@@ -77,6 +90,7 @@ class ResNetGenerator(nn.Module):
         self.blocks = nn.Sequential(*(ResBlock(a, b, "up") for a, b in zip(chans, chans[1:])))
         self.to_image = nn.Conv2d(chans[-1], channels, 3, 1, 1)
         self.output = nn.Tanh() if output == "tanh" else nn.Sigmoid()
+        resnet_init(self)
 
     def forward(self, z: Tensor) -> Tensor:
         x = self.blocks(self.project(z).view(z.shape[0], *self.start))
@@ -91,6 +105,7 @@ class ResNetDiscriminator(nn.Module):
         self.from_image = nn.Conv2d(channels, chans[0], 3, 1, 1)
         self.blocks = nn.Sequential(*(ResBlock(a, b, "down") for a, b in zip(chans, chans[1:])))
         self.logit = nn.Linear(chans[-1] * start * start, 1)
+        resnet_init(self)
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.leaky_relu(self.blocks(self.from_image(x)), SLOPE)
