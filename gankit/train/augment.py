@@ -32,6 +32,7 @@ from torch import Tensor
 
 from gankit.errors import ConfigError
 from gankit.registry import AUGMENTATIONS, register_augmentation
+from gankit.train import distributed
 
 #: D steps between two updates of ADA's p (StyleGAN2-ADA's interval).
 ADA_INTERVAL = 4
@@ -128,12 +129,13 @@ class Augment:
 
     def __init__(self, ops: tuple[str, ...], device: torch.device, seed: int,
                  pixel_range: str = "signed", target: float = 0.0,
-                 images: int = 100_000) -> None:
+                 images: int = 100_000, world_size: int = 1) -> None:
         self.names = ops
         self.ops: list[AugmentOp] = [AUGMENTATIONS[name] for name in ops]
         self.gen = torch.Generator(device=device).manual_seed(seed)
         self.signed = pixel_range == "signed"
         self.target, self.images = target, images
+        self.world_size = world_size  # torchrun: images of all ranks count towards p's moves
         self.p = torch.tensor(0.0 if target else 1.0, device=device)
         self.sign_sum = torch.zeros((), device=device)  # Σ of the steps' mean real-logit signs
         self.steps = 0  # D steps since p last moved
@@ -176,16 +178,13 @@ class Augment:
         host read). Under torchrun r_t and the images are those of all ranks."""
         if not self.adaptive:
             return
-        from gankit.train import distributed
-
         self.sign_sum = self.sign_sum + stats["d_real_sign"]
         self.steps += 1
         self.seen += n_images
         if self.steps < ADA_INTERVAL:
             return
         r_t = distributed.all_mean(self.sign_sum / self.steps)
-        world = distributed.from_env().world_size
-        step = torch.sign(r_t - self.target) * (self.seen * world / self.images)
+        step = torch.sign(r_t - self.target) * (self.seen * self.world_size / self.images)
         self.p = (self.p + step).clamp(0.0, 1.0)
         self.sign_sum = torch.zeros_like(self.sign_sum)
         self.steps = self.seen = 0
@@ -216,4 +215,4 @@ def from_config(cfg: Any, sample_shape: tuple[int, ...], device: torch.device) -
     from gankit import seeds
 
     return Augment(ops, device, t.seed + seeds.AUGMENT, cfg.data.pixel_range, t.ada_target,
-                   t.ada_images)
+                   t.ada_images, distributed.from_env().world_size)
