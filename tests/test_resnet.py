@@ -38,7 +38,7 @@ def test_shapes_at_every_declared_side(resolution, channels):
     assert x.abs().max() <= 1
     assert D(x).shape == (3,)
     unit = ResNetGenerator(16, channels, resolution, width=4, output="sigmoid")(torch.randn(2, 16))
-    assert 0 <= unit.min() and unit.max() <= 1
+    assert unit.min() >= 0 and unit.max() <= 1
 
 
 def test_channel_layouts():

@@ -164,6 +164,17 @@ def test_an_image_run_with_spectral_norm_resumes_bit_exactly(tmp_path):
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+def test_torch_compile_stays_off_with_spectral_norm():
+    """torch.compile's backward reads u after the next forward pass updated it in place (a
+    RuntimeError in the D step): asked for or automatic, it is turned off, with a note."""
+    cfg = load_preset("toy-grid").with_overrides([*TOY, "model.spectral_norm=d",
+                                                  "train.compile=true"])
+    trainer = run.start(cfg, None)
+    assert not trainer.fast.compile
+    assert any("off with spectral normalisation" in n for n in trainer.nets.notes)
+    trainer.fit(2)
+
+
 def test_config_errors_are_one_line():
     base = load_preset("toy-grid")
     with pytest.raises(ConfigError, match="model.spectral_norm = 'yes' is not one of: none, d, "

@@ -20,6 +20,7 @@ feature map (kept whole, so D sees where things are) to one logit.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from torch import Tensor, nn
@@ -87,7 +88,7 @@ class ResNetGenerator(nn.Module):
         chans = generator_channels(width, stages)
         self.start = (chans[0], start, start)
         self.project = nn.Linear(z_dim, chans[0] * start * start)
-        self.blocks = nn.Sequential(*(ResBlock(a, b, "up") for a, b in zip(chans, chans[1:])))
+        self.blocks = nn.Sequential(*(ResBlock(a, b, "up") for a, b in itertools.pairwise(chans)))
         self.to_image = nn.Conv2d(chans[-1], channels, 3, 1, 1)
         self.output = nn.Tanh() if output == "tanh" else nn.Sigmoid()
         resnet_init(self)
@@ -103,7 +104,7 @@ class ResNetDiscriminator(nn.Module):
         start, stages = _layout(resolution)
         chans = generator_channels(width, stages)[::-1]  # w, w, 2w, 4w: G's, mirrored
         self.from_image = nn.Conv2d(channels, chans[0], 3, 1, 1)
-        self.blocks = nn.Sequential(*(ResBlock(a, b, "down") for a, b in zip(chans, chans[1:])))
+        self.blocks = nn.Sequential(*(ResBlock(a, b, "down") for a, b in itertools.pairwise(chans)))
         self.logit = nn.Linear(chans[-1] * start * start, 1)
         resnet_init(self)
 

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.errors import ConfigError
+from gankit.nets.spectral import normalised_layers
 from gankit.train import distributed
 
 CONV_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -201,6 +202,12 @@ def prepare(t: Any, info: distributed.Dist, device: torch.device, G: nn.Module, 
     """Build the step's modules and set the optimizers' kernels, for train config `t`."""
     fast = resolve(t, device, has_conv(G, D))
     notes = set_threads(t) if device.type == "cpu" else []
+    if fast.compile and (normalised_layers(G) or normalised_layers(D)):
+        asked = "train.compile = true" if t.compile else "torch.compile (automatic)"
+        notes.append(f"{asked} is off with spectral normalisation (model.spectral_norm): the "
+                     "compiled backward reads the power iteration's u after the next forward "
+                     "pass has updated it in place; training eagerly instead")
+        fast = dataclasses.replace(fast, compile=False)
     fast, why = check_cpu_switches(t, device, fast)
     notes += why
     if t.sync_batchnorm and info.enabled:  # same parameters: the optimizers still hold them
