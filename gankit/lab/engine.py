@@ -8,6 +8,7 @@ with the same seed, so the two are always compared at the same step.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import queue
 import threading
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from gankit.lab.session import LabRun
 
 # torch, gankit's trainer and the theory code are imported by the training thread (`_setup`), so
-# that the page is served while they load.
+# that the page is served while they load; W1's solver is loaded beside training once the first
+# frame is out (`_load_w1`), since the first frame does not wait for it.
 
 FRAME_SECONDS = 0.25  # a frame of each run four times a second
 VALUE_EVERY = 4  # C(G) (Monte Carlo) on every 4th frame: once a second
@@ -77,6 +79,7 @@ class Engine:
         self.ready = threading.Event()  # the slots exist (the first run may still be building)
         self.stopping = threading.Event()
         self.failed: str | None = None  # why the training thread could not start
+        self.w1_ready = threading.Event()  # frames carry W1 from then on
         self.thread = threading.Thread(target=self._loop, name="gankit-lab", daemon=True)
 
     # -- called from request handlers ----------------------------------------------------------
@@ -144,6 +147,7 @@ class Engine:
         finally:
             self.ready.set()
         self._restart()
+        threading.Thread(target=self._load_w1, name="gankit-lab-w1", daemon=True).start()
         frames = 0
         while not self.stopping.is_set():
             self._drain()
@@ -154,6 +158,13 @@ class Engine:
                 frames += 1
             else:
                 self._wait_for_command(FRAME_SECONDS)
+
+    def _load_w1(self) -> None:
+        from gankit.lab.frames import load_w1
+
+        with contextlib.suppress(Exception):  # if it fails, the frames' own W1 says why
+            load_w1()
+        self.w1_ready.set()
 
     def _active(self) -> list[Slot]:
         if not self.slots:
@@ -284,7 +295,7 @@ class Engine:
             run = maker = error = None
             try:
                 run = LabRun(build_config(slot.controls, self.seed), slot.controls["data"])
-                maker = FrameMaker(run)
+                maker = FrameMaker(run, self.w1_ready)
             except Exception as e:
                 error = _failure(e, 0)
             with self.lock:

@@ -8,6 +8,7 @@ few frames ago to its position now shows where G moved it.
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from typing import Any
 
@@ -54,11 +55,18 @@ def finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-class FrameMaker:
-    """Makes the frames of one run; remembers the last samples for the arrows."""
+def load_w1() -> None:
+    """Load what W1 needs (its solver's library: seconds of imports on a busy machine), so that
+    the lab can do it beside training after the first frame instead of before it."""
+    wasserstein1(np.zeros((1, 2)), np.ones((1, 2)))
 
-    def __init__(self, run: LabRun) -> None:
-        self.run = run
+
+class FrameMaker:
+    """Makes the frames of one run; remembers the last samples for the arrows. `w1_ready`: W1 is
+    left out (None) until it is set (see `load_w1`); without it W1 is in every frame."""
+
+    def __init__(self, run: LabRun, w1_ready: threading.Event | None = None) -> None:
+        self.run, self.w1_ready = run, w1_ready
         mix = run.mixture
         self.centres = mix.centres.numpy()
         self.view = extent(self.centres)
@@ -85,7 +93,8 @@ class FrameMaker:
                 "n_modes": len(self.centres),
                 "hq": hq_fraction(fake, mix.centres, mix.std),
                 "rkl": finite(reverse_kl(fake, mix.centres, mix.std, mix.weights)),
-                "w1": wasserstein1(samples[:N_W1], self.real),
+                "w1": wasserstein1(samples[:N_W1], self.real) if self.w1_ready is None
+                or self.w1_ready.is_set() else None,
                 "shares": numbers(counts / max(counts.sum(), 1), 3)}
 
     def make(self, with_value: bool) -> dict[str, Any]:

@@ -12,8 +12,6 @@ near-ties, on which the Hungarian method slows by an order of magnitude (8.5 s a
 from __future__ import annotations
 
 import numpy as np
-import ot
-from scipy.spatial.distance import cdist
 from torch import Tensor
 
 from gankit.metrics.registry import register
@@ -29,6 +27,11 @@ def wasserstein1(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
     a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
     if len(a) != len(b):
         raise ValueError(f"wasserstein1 needs equal sample counts, got {len(a)} and {len(b)}")
+    # imported here: POT brings scikit-learn and SciPy, seconds that only a W1 should cost (the
+    # registry, and so every gankit command, loads this module)
+    import ot
+    from scipy.spatial.distance import cdist
+
     cost = cdist(a, b)
     value, log = ot.emd2([], [], cost, numItermax=MAX_ITERATIONS, log=True)
     if log["warning"] is not None:  # the simplex stopped early: the value is not the optimum

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import integrate, stats
 from scipy.special import logsumexp
 
 from gankit.data.toy import GaussianMixture
@@ -57,6 +56,8 @@ def independent_logpdf(mix: GaussianMixture):
             return logsumexp(comp + logw, axis=-1)
         return f
 
+    from scipy import stats  # here, not at the top: see value_monte_carlo
+
     def f2(x):
         comp = np.stack([stats.multivariate_normal.logpdf(x, m, std**2) for m in means], -1)
         return logsumexp(comp + logw, axis=-1)
@@ -75,6 +76,8 @@ def jsd_quad(p: GaussianMixture, q: GaussianMixture) -> tuple[float, float]:
 
     Returns the value and quad's error estimate.
     """
+    from scipy import integrate
+
     lp, lq = independent_logpdf(p), independent_logpdf(q)
     lo, hi = support(p, q)
     breaks = sorted({float(v) for v in torch.cat([p.means, q.means]).ravel()})
@@ -92,6 +95,8 @@ def jsd_quad(p: GaussianMixture, q: GaussianMixture) -> tuple[float, float]:
 
 def jsd_simpson_2d(p: GaussianMixture, q: GaussianMixture, n: int = 301) -> float:
     """JSD of two 2-D mixtures by Simpson's rule on an n×n grid."""
+    from scipy import integrate
+
     lo, hi = support(p, q, stds=10.0)
     g = np.linspace(lo, hi, n)
     gx, gy = np.meshgrid(g, g, indexing="ij")
@@ -114,6 +119,8 @@ def _v_integrand(p_data: GaussianMixture, p_g: GaussianMixture, pts: np.ndarray)
 
 def value_integral(p_data: GaussianMixture, p_g: GaussianMixture) -> tuple[float, float]:
     """V(D*, G) by the trapezoid rule; returns it and a half-step error estimate."""
+    from scipy import integrate
+
     lo, hi = support(p_data, p_g, stds=10.0)
     if p_data.dim == 1:
         x = np.linspace(lo, hi, 40_001)
@@ -131,7 +138,10 @@ def value_integral(p_data: GaussianMixture, p_g: GaussianMixture) -> tuple[float
 
 def value_monte_carlo(p_data: GaussianMixture, p_g: GaussianMixture, n: int, seed: int = 0
                       ) -> tuple[float, float]:
-    """V(D*, G) = E_data[log D*] + E_g[log(1 - D*)] from n samples of each; value and its SE."""
+    """V(D*, G) = E_data[log D*] + E_g[log(1 - D*)] from n samples of each; value and its SE.
+
+    It needs no SciPy: the lab computes it live, and imports scipy.stats and scipy.integrate
+    (a second on a busy machine) only when the user asks for Theorem 1's check."""
     gen = torch.Generator().manual_seed(seed)
     xr, xg = p_data.sample(n, gen), p_g.sample(n, gen)
     log_d_real = -torch.nn.functional.softplus(-optimal_logit(p_data, p_g, xr))
