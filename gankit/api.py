@@ -58,12 +58,18 @@ class Run:
         return self.trainer.run_dir
 
     def sample(self, n: int, seed: int | None = None,
-               truncation: float | None = None) -> Tensor:
+               truncation: float | None = None, labels: Any = None) -> Tensor:
         """n samples on the CPU, from a latent stream of their own (default: the run's eval
         stream, so the same n samples each time). `truncation = ψ` (normal prior only): each
-        latent component drawn from N(0, 1) kept within ±ψ, the truncation trick."""
+        latent component drawn from N(0, 1) kept within ±ψ, the truncation trick.
+        `labels` (class-conditional runs): the class of each of the n samples, e.g.
+        `[3] * n`; without them a conditional run samples the classes in turn."""
         from gankit.latent import sample_from
 
+        if labels is not None:
+            if truncation is not None:
+                raise GankitError("labels and truncation are not combined yet: leave one out")
+            return self.trainer.sample(n, seed, labels=labels).cpu()
         return sample_from(self.trainer, n, seed, truncation).cpu()
 
     def interpolate(self, frames: int, walks: int = 1, seed: int | None = None,
@@ -123,15 +129,16 @@ def _data_pairs(data: Any) -> tuple[dict[str, Any], Any]:
         return {"data.name": "folder", "data.data_dir": str(data)}, None
     if isinstance(data, str):
         return {"data.name": data}, None
-    from gankit.tasks.tensor import as_tensor
+    from gankit.tasks.tensor import as_labelled
 
     if isinstance(data, Tensor) or hasattr(data, "__array__") or hasattr(data, "__getitem__"):
         from gankit.data.images import ImageSet
 
         if isinstance(data, ImageSet):
             return {"data.name": registry.PYTHON, "data.n_train": len(data.train_x)}, data
-        samples = as_tensor(data)
-        return {"data.name": registry.PYTHON, "data.n_train": len(samples)}, samples
+        samples, labels = as_labelled(data)  # (x, y) pairs and (item, label) Datasets: labelled
+        pairs = {"data.name": registry.PYTHON, "data.n_train": len(samples)}
+        return pairs, samples if labels is None else (samples, labels)
     return {"data.name": registry.PYTHON}, data  # a task of the user's own
 
 

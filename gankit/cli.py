@@ -429,6 +429,9 @@ def sample(
         "--truncation", metavar="ψ", help="Normal prior only: each latent component drawn from "
         "N(0, 1) kept within ±ψ (the truncation trick: smaller ψ, more typical and less varied "
         "samples).")] = None,
+    classes: Annotated[str | None, typer.Option(
+        "--class", metavar="C", help="Class-conditional runs: n samples of class C, or 'all' for "
+        "n of every class (a .png is then a class × sample grid, one row per class).")] = None,
     trust_code: Annotated[bool, TRUST_CODE] = False,
     plugin: Annotated[list[str] | None, PLUGIN] = None,
 ) -> None:
@@ -440,6 +443,8 @@ def sample(
 
     require_single("gankit sample")
     _load_plugins(plugin)
+    if interpolate is not None and classes is not None:
+        raise GankitError("--class and --interpolate are not combined yet: leave one out")
     if interpolate is not None:
         _walks(run_dir, interpolate, 4 if n is None else n, out_file or Path("walk.gif"), seed,
                truncation, trust_code)
@@ -448,8 +453,10 @@ def sample(
     out_file = out_file or Path("samples.npy")
     with stage(f"drawing {n} samples from {run_dir}", f"{out_file} was not written"):
         path = run.sample_to_file(run_dir, n, out_file, seed, trust_code=trust_code,
-                                  truncation=truncation)
-    out.print(f"wrote {n} samples to {path}", highlight=False, markup=False)
+                                  truncation=truncation, classes=classes)
+    shown = " of every class" if classes and classes.strip().lower() == "all" else \
+        f" of class {classes}" if classes else ""
+    out.print(f"wrote {n} samples{shown} to {path}", highlight=False, markup=False)
 
 
 def _walks(run_dir: Path, frames: int, walks: int, out_file: Path, seed: int,

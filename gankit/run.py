@@ -369,7 +369,8 @@ def render(trainer: Trainer) -> list[Path]:
 
 
 def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
-                   trust_code: bool = False, truncation: float | None = None) -> Path:
+                   trust_code: bool = False, truncation: float | None = None,
+                   classes: str | None = None) -> Path:
     """Draw n samples of a run into a file (from truncated latents when `truncation` is set,
     gankit.latent); the run folder is only read."""
     if n < 1:
@@ -382,6 +383,8 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
     trainer = open_trainer(run_dir, write=False, trust_code=trust_code,
                            task_factory=runinfo.sampling_tasks(run_dir, build_task))
     check_truncation(trainer.cfg.prior.name, truncation)
+    asked = _asked_classes(trainer, classes, n, truncation)  # --class: conditional runs
+    n = n if asked is None else len(asked)
     suffixes = trainer.task.sample_suffixes
     if suffixes and out.suffix not in suffixes:
         raise GankitError(f"cannot write samples to '{out.name}': use {', '.join(suffixes[:-1])}"
@@ -398,7 +401,8 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
         raise GankitError(f"cannot create the folder of --out {out}: {e.strerror or e}") from None
     seed = int(torch.randint(0, 2**31 - 1, ())) if seed is None else seed
     try:
-        samples = sample_from(trainer, n, seed, truncation)
+        samples = (sample_from(trainer, n, seed, truncation) if asked is None else
+                   trainer.sample(n, seed, labels=asked))
     except (MemoryError, torch.OutOfMemoryError) as e:
         raise GankitError(f"out of memory drawing {n} samples ({str(e)[:100]}); draw fewer"
                           ) from None
@@ -407,10 +411,35 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
             raise
         raise GankitError(f"out of memory drawing {n} samples; draw fewer") from None
     try:
-        trainer.task.save_samples(samples, out)
+        if classes is not None and classes.strip().lower() == "all" and out.suffix == ".png":
+            _save_class_grid(trainer, samples, n // trainer.cond.n_classes, out)
+        else:
+            trainer.task.save_samples(samples, out)
     except OSError as e:
         raise GankitError(f"cannot write {out}: {e.strerror or e}") from None
     return out
+
+
+def _asked_classes(trainer: Trainer, classes: str | None, n: int,
+                   truncation: float | None) -> torch.Tensor | None:
+    """The labels `--class` asks for (gankit.train.labels.requested), or None."""
+    from gankit.train.labels import requested
+
+    cond = trainer.cond
+    names = tuple(getattr(getattr(trainer.task, "data", None), "class_names", ()) or ())
+    asked = requested(classes, n, None if cond is None else cond.n_classes, names)
+    if asked is not None and truncation is not None:
+        raise GankitError("--class and --truncation are not combined yet: leave one out")
+    return asked
+
+
+def _save_class_grid(trainer: Trainer, samples: torch.Tensor, per_class: int, out: Path) -> None:
+    """A class × sample grid: one row per class, `per_class` samples in each."""
+    from gankit.data.images import to_uint8, to_unit
+    from gankit.viz.grids import save_grid
+
+    unit = to_unit(samples.detach().float().cpu(), trainer.cfg.data.pixel_range)
+    save_grid(out, to_uint8(unit).numpy(), nrow=per_class)
 
 
 def available_memory() -> int | None:

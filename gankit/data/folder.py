@@ -4,8 +4,10 @@ Each image is converted to grayscale or RGB, its shorter side resized to the mod
 (bicubic, antialiased) and centre-cropped to a square; 16-bit grayscale PNGs are scaled to 8 bits
 (65535 is white), not clipped. Files that cannot be decoded are skipped and counted in one note
 (printed by the command line and by gankit.fit); the run fails only when no image at all is
-usable. A folder has no test split and no labels: the test split is the training set itself, and
-classifier metrics do not apply.
+usable. A folder has no test split: the test split is the training set itself, and classifier
+metrics do not apply. When every image lies in a first-level sub-folder and there are at least
+two, the sub-folders are the classes (sorted by name) and the images carry their labels, which
+class-conditional runs (model.conditional) train on.
 """
 
 from __future__ import annotations
@@ -61,10 +63,11 @@ def load_folder(folder: str | Path | None, resolution: int, channels: int = 3) -
     if not files:
         raise DataError(f"no PNG or JPEG images under {folder} (searched recursively for "
                         f"{', '.join(SUFFIXES)})")
-    images, skipped = [], []
+    images, skipped, kept = [], [], []
     for path in files:
         try:
             images.append(load_image(path, resolution, channels))
+            kept.append(path)
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
             skipped.append(f"{path.name} ({type(e).__name__})")
     if not images:
@@ -78,4 +81,19 @@ def load_folder(folder: str | Path | None, resolution: int, channels: int = 3) -
                      f"which cannot be read as images: {shown}; training uses the other "
                      f"{len(images)}")
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    return ImageSet(name="folder", train_x=x, test_x=x, source=str(folder), notes=notes)
+    names, y = class_labels(folder, kept)
+    return ImageSet(name="folder", train_x=x, test_x=x, train_y=y, test_y=y, class_names=names,
+                    source=str(folder), notes=notes)
+
+
+def class_labels(folder: Path, files: list[Path]) -> tuple[tuple[str, ...], torch.Tensor | None]:
+    """(class names, one label per file) when the first-level sub-folders are classes (every
+    file inside one, at least two of them); ((), None) otherwise."""
+    parts = [p.relative_to(folder).parts for p in files]
+    if any(len(q) < 2 for q in parts):
+        return (), None
+    names = tuple(sorted({q[0] for q in parts}))
+    if len(names) < 2:
+        return (), None
+    index = {name: i for i, name in enumerate(names)}
+    return names, torch.tensor([index[q[0]] for q in parts], dtype=torch.long)

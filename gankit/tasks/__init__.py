@@ -17,7 +17,8 @@ __all__ = ["Model", "Task", "build_task"]
 
 
 def build_task(cfg: Config, data: Any = None) -> Task:
-    """The task of cfg's data set, or of `data` (a tensor, an ImageSet, a Dataset, a task)."""
+    """The task of cfg's data set, or of `data` (a tensor, an ImageSet, a Dataset, a task, or a
+    (samples, labels) pair)."""
     from gankit.data.images import ImageSet
     from gankit.data.toy import GaussianMixture
     from gankit.registry import DATASETS
@@ -35,15 +36,16 @@ def build_task(cfg: Config, data: Any = None) -> Task:
         from gankit.tasks.images import ImageTask
 
         return ImageTask(cfg, loaded)
-    from gankit.tasks.tensor import TensorTask, as_tensor
+    from gankit.tasks.tensor import TensorTask, as_labelled
 
     if isinstance(loaded, TensorTask) or not _is_samples(loaded):
         return loaded  # a task of the user's own
-    return TensorTask(cfg, as_tensor(loaded))
+    return TensorTask(cfg, *as_labelled(loaded))
 
 
 def _is_samples(obj: Any) -> bool:
     import torch
     from torch.utils.data import Dataset
 
-    return isinstance(obj, torch.Tensor | Dataset) or hasattr(obj, "__array__")
+    pair = isinstance(obj, tuple) and len(obj) == 2  # (samples, labels)
+    return pair or isinstance(obj, torch.Tensor | Dataset) or hasattr(obj, "__array__")

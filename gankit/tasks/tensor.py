@@ -22,6 +22,28 @@ from gankit.tasks.protocol import Model
 FRAME_SAMPLES = 1000
 
 
+def as_labelled(data: Any) -> tuple[Tensor, Tensor | None]:
+    """(samples, labels or None) from an (x, y) pair of tensors/arrays, or a map-style Dataset
+    of (sample, label) items; anything else as `as_tensor`, without labels."""
+    from torch.utils.data import Dataset
+
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = as_tensor(data[0]), torch.as_tensor(np.asarray(data[1]))
+    elif isinstance(data, Dataset) and len(data) and isinstance(data[0], tuple | list):  # type: ignore[arg-type]
+        items = [data[i] for i in range(len(data))]  # type: ignore[arg-type]
+        try:  # class numbers; anything else (a target image, a caption) is no label
+            y = torch.as_tensor([int(item[1]) for item in items])
+        except (TypeError, ValueError, RuntimeError):
+            return as_tensor(data), None
+        x = as_tensor(torch.stack([torch.as_tensor(item[0]) for item in items]))
+    else:
+        return as_tensor(data), None
+    if y.dim() != 1 or len(y) != len(x):
+        raise DataError(f"labels must be one class number per sample: {len(x)} samples, labels "
+                        f"of shape {tuple(y.shape)}")
+    return x, y
+
+
 def as_tensor(data: Any) -> Tensor:
     """A float32 tensor of samples from a tensor, an array or a map-style torch Dataset (whose
     items may be (sample, label) pairs: the label is dropped)."""
@@ -43,9 +65,10 @@ def as_tensor(data: Any) -> Tensor:
 
 class TensorTask:
     sample_suffixes = (".npy", ".png")  # .png for 2-D points or images
-    def __init__(self, cfg: Config, data: Tensor) -> None:
+    def __init__(self, cfg: Config, data: Tensor, labels: Tensor | None = None) -> None:
         self.cfg = cfg
         self.data = data
+        self.labels = labels  # one class per sample, or None
         self.sample_shape = tuple(data.shape[1:])
         self.cache: dict[str, Any] = {}
 
@@ -55,6 +78,12 @@ class TensorTask:
 
     def train_data(self) -> Tensor:
         return self.data
+
+    def train_labels(self) -> tuple[Tensor, int] | None:
+        """The samples' labels and the number of classes (the largest label + 1), or None."""
+        if self.labels is None:
+            return None
+        return self.labels, int(self.labels.max()) + 1 if len(self.labels) else 0
 
     def real_samples(self, n: int, seed: int) -> Tensor:
         g = torch.Generator().manual_seed(seed + seeds.REAL)

@@ -135,3 +135,30 @@ def task_labels(task) -> tuple[Tensor, int]:
                         "pairs from Python")
     labels, n_classes = found
     return check_labels(labels, n_classes, "the training labels"), n_classes
+
+
+def requested(text: str | None, n: int, n_classes: int | None,
+              names: tuple[str, ...] = ()) -> Tensor | None:
+    """The labels `gankit sample --class` asks for: None without it; "all": every class n
+    times, class by class (a class × sample grid); "c": n samples of class c. `n_classes`:
+    the run's classes, None for an unconditional run (which refuses --class)."""
+    from gankit.errors import GankitError
+
+    if text is None:
+        return None
+    if n_classes is None:
+        raise GankitError("--class needs a class-conditional run (trained with "
+                          "model.conditional = projection or acgan); this run is "
+                          "unconditional: leave --class out")
+    known = ", ".join(f"{i} {name}" for i, name in enumerate(names)) if names else ""
+    shown = f"0..{n_classes - 1}" + (f" ({known})" if known else "")
+    if text.strip().lower() == "all":
+        return torch.arange(n_classes).repeat_interleave(n)
+    try:
+        c = int(text)
+    except ValueError:
+        raise GankitError(f"--class {text!r} is not a class number or 'all'; this run's "
+                          f"classes are {shown}") from None
+    if not 0 <= c < n_classes:
+        raise GankitError(f"--class {c} is out of range: this run's classes are {shown}")
+    return torch.full((n,), c, dtype=torch.long)

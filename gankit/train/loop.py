@@ -380,10 +380,12 @@ class Trainer:
     @torch.no_grad()
     def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         """G(z) in inference mode (BatchNorm running statistics, no dropout); G(z, y) for the
-        labels y of a conditional run."""
+        labels y of a conditional run (default: the classes in turn)."""
         G = self.sampling_generator
         if G is self.G_ema and self._ema_bn_stale:
             self._recalibrate_ema()
+        if y is None and self.cond is not None:  # a conditional G: the classes in turn
+            y = labels.cycle_labels(len(z), self.cond.n_classes, z.device)
         was_training = G.training
         G.eval()
         try:
