@@ -750,7 +750,9 @@ def _canonical(cfg: Config) -> Config:
 def summary(cfg: Config) -> str:
     """A description of what a config trains, from its values (used when overrides change a
     preset, whose own description may no longer hold)."""
-    return (f"{_data_words(cfg.data)}; G {cfg.model.g_arch}, D {cfg.model.d_arch}; "
+    sn = {"d": ", spectral norm on D", "g": ", spectral norm on G",
+          "both": ", spectral norm on G and D"}.get(cfg.model.spectral_norm, "")
+    return (f"{_data_words(cfg.data)}; G {cfg.model.g_arch}, D {cfg.model.d_arch}{sn}; "
             f"{_train_words(cfg.train)}")
 
 
@@ -767,6 +769,8 @@ def _data_words(data: DataConfig) -> str:
         stacked = f", {data.stack} stacked as channels" if data.stack > 1 else ""
         return f"{data.name} {data.resolution}×{data.resolution}{stacked}"
     return data.name
+    words += [f"{name} {w:g}" for name, w in train.penalties.items() if w]
+    words += [f"penalties every {train.penalty_every} D steps"] if train.penalty_every > 1 else []
 
 
 def _train_words(train: TrainConfig) -> str:
