@@ -1,7 +1,8 @@
 """The picture of `gankit lab` in README.md (docs/images/lab.png), and the lab's start-up time.
 
 Starts `gankit lab --port 0 --no-browser` as a user would, times how long it takes until the page
-is served and until the first frame of training is streamed, then sets up two runs side by side
+is served and until the first frame of training is streamed (and the CPU time the lab used by
+then, which a busy machine's other jobs change little), then sets up two runs side by side
 with the same seed (by default the 25-mode grid, the saturating minimax loss against the
 non-saturating one), lets them train to --steps, pauses, and photographs the page with
 Debian's headless Chromium (Selenium; apt-get install chromium chromium-driver).
@@ -62,8 +63,19 @@ def post(port: int, path: str, body: dict) -> dict:
     return data
 
 
-def time_start(port: int, started: float) -> dict[str, float]:
-    """Seconds from the command to the page being served, and to the first streamed frame."""
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) the process has used so far (Linux), None where unknown: on a
+    shared machine, what the start costs regardless of the other jobs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def time_start(port: int, started: float, pid: int) -> dict[str, float | None]:
+    """Seconds from the command to the page being served, and to the first streamed frame; the
+    lab's CPU seconds by then."""
     while True:
         try:
             conn = connection(port)
@@ -81,9 +93,11 @@ def time_start(port: int, started: float) -> dict[str, float]:
         if line.startswith("data: ") and any(
                 run.get("frame") for run in json.loads(line[6:])["runs"].values()):
             break
+    first = time.perf_counter() - started
+    cpu = cpu_seconds(pid)
     conn.close()
-    return {"page_seconds": round(page, 2),
-            "first_frame_seconds": round(time.perf_counter() - started, 2)}
+    return {"page_seconds": round(page, 2), "first_frame_seconds": round(first, 2),
+            "first_frame_cpu_seconds": None if cpu is None else round(cpu, 2)}
 
 
 def browser(width: int, height: int):
@@ -154,10 +168,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as runs:
             proc, url, port, started = start_lab(Path(runs))
             try:
-                timing = time_start(port, started)
+                timing = time_start(port, started, proc.pid)
+                cpu = timing["first_frame_cpu_seconds"]
                 print(f"start-up: page served after {timing['page_seconds']} s, first frame "
-                      f"after {timing['first_frame_seconds']} s (load {os.getloadavg()[0]:.1f})",
-                      flush=True)
+                      f"after {timing['first_frame_seconds']} s having used {cpu} CPU-s (load "
+                      f"{os.getloadavg()[0]:.1f})", flush=True)
                 if photo:
                     photograph(port, url, args.steps, args.width, args.height, args.out)
             finally:
