@@ -179,7 +179,11 @@ def set_fused(opt: torch.optim.Optimizer, fused: bool) -> None:
 
 
 def _compile(module: nn.Module, fast: FastPath) -> nn.Module:
-    return torch.compile(module, mode=fast.compile_mode) if fast.compile else module
+    """torch.compile with static shapes: a new shape (another batch size) compiles anew instead
+    of switching to dynamic shapes, whose CPU backward failed to compile in torch 2.13."""
+    if not fast.compile:
+        return module
+    return torch.compile(module, mode=fast.compile_mode, dynamic=False)
 
 
 @dataclass(frozen=True)
