@@ -309,3 +309,21 @@ def test_two_ranks_train_a_conditional_run_alike_and_it_resumes_on_one(tmp_path)
     moved = max((on_one[0]["state"][k].float() - two[0]["state"][k].float()).abs().max()
                 for k in two[0]["state"])
     assert moved > 1e-4
+
+
+@needs_fashion
+def test_the_conditional_fashion_preset_trains_and_samples_a_class_from_the_command_line(
+        tmp_path):
+    """`gankit train fashion-cgan --steps 20`, then `gankit sample RUN --class 3 -n 16 --out
+    x.png` (a smaller evaluation than the preset's, to keep the test short)."""
+    cli = CliRunner()
+    res = cli.invoke(app, ["train", "fashion-cgan", "--steps", "20", "--out",
+                           str(tmp_path / "run"), "data.n_train=2000", "eval.n_samples=500",
+                           "eval.metrics=[\"class_accuracy\", \"intra_fd\"]"])
+    assert res.exit_code == 0, res.output
+    measured = json.loads((tmp_path / "run/metrics.json").read_text())
+    assert 0 <= measured["class_accuracy"] <= 1 and measured["intra_fd_worst"] > 0
+    res = cli.invoke(app, ["sample", str(tmp_path / "run"), "--class", "3", "-n", "16",
+                           "--out", str(tmp_path / "x.png")])
+    assert res.exit_code == 0, res.output
+    assert Image.open(tmp_path / "x.png").size == (2 * (2 + 4 * 30),) * 2
