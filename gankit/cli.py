@@ -469,6 +469,36 @@ def _walks(run_dir: Path, frames: int, walks: int, out_file: Path, seed: int,
               markup=False)
 
 
+@app.command("export", cls=OnceOptions)
+@user_errors
+def export_(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `gankit train`.")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx (needs gankit[export]) or "
+                                     "torchscript.")] = "onnx",
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="The file to write (default G.onnx, or G.pt for TorchScript).")
+    ] = None,
+    unfinished: Annotated[bool, typer.Option(
+        "--unfinished", help="Export a run that stopped before its train.steps as it is.")
+    ] = False,
+    trust_code: Annotated[bool, TRUST_CODE] = False,
+    plugin: Annotated[list[str] | None, PLUGIN] = None,
+) -> None:
+    """Write the run's sampling generator (its weight average when train.ema > 0) as an ONNX or
+    TorchScript file, its prior and output scaling in the file's metadata (docs/api.md, "Use
+    your generator elsewhere"). The run folder is only read."""
+    from gankit.export import export_run
+
+    require_single("gankit export")
+    _load_plugins(plugin)
+    target = out_file or Path("G.pt" if fmt == "torchscript" else "G.onnx")
+    with stage(f"exporting the generator of {run_dir}", f"{target} was not written"):
+        path, gap = export_run(run_dir, fmt, target, trust_code, unfinished)
+    checked = ("onnxruntime is not installed, so it was not run" if gap is None else
+               f"its outputs on 16 latents differ from PyTorch's by at most {gap:.2g}")
+    out.print(f"wrote {path} ({checked})", highlight=False, markup=False)
+
+
 @app.command()
 @user_errors
 def presets() -> None:

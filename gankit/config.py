@@ -121,6 +121,9 @@ class TrainConfig:
     interop_threads: int = 0  # CPU threads running independent ops at once; 0 = torch's default
     log_every: int = 100  # steps between lines of metrics.jsonl
     tensorboard: bool = False  # also write TensorBoard event files (run_dir/tensorboard/)
+    wandb: bool = False  # also log to Weights & Biases (gankit[wandb]; WANDB_MODE=offline: local)
+    wandb_project: str = "gankit"  # the W&B project
+    wandb_name: str = ""  # the W&B run's name; empty: the run folder's name
     ckpt_every: int = 1000  # steps between checkpoints
     frame_every: int = 250  # steps between frames of the training animation
     pretrain_d_samples: int = 0  # Keras recipe: pretrain D 1 epoch on this many real + fake; 0 off

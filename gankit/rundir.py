@@ -35,6 +35,8 @@ KNOWN_PATTERNS = ("*_grid.png", "*_loss.png")
 FRAMES = "frames"
 #: TensorBoard event files (train.tensorboard), named events.out.tfevents.*
 TENSORBOARD = "tensorboard"
+#: Weights & Biases' files (train.wandb), gankit's when they hold the W&B run id gankit wrote
+WANDB, WANDB_ID_FILE = "wandb", "gankit-run-id"
 
 
 class RunInUseError(GankitError):
@@ -62,6 +64,8 @@ def unknown_entries(folder: Path) -> list[str]:
             strange += [f"{TENSORBOARD}/{f.name}" for f in sorted(entry.iterdir())
                         if f.is_symlink() or not f.is_file()
                         or not f.name.startswith("events.out.tfevents.")]
+        elif name == WANDB and entry.is_dir() and (entry / WANDB_ID_FILE).is_file():
+            pass  # W&B's own files (its links too: rmtree removes a link, never its target)
         elif not entry.is_file() or not (name in KNOWN_FILES or _is_temporary(name) or any(
                 fnmatch.fnmatchcase(name, pattern) for pattern in KNOWN_PATTERNS)):
             strange.append(name)
@@ -153,7 +157,8 @@ def clear_run_dir(folder: Path) -> None:
     for entry in Path(folder).iterdir():
         if entry.name == LOCK:
             continue
-        if entry.name in (FRAMES, TENSORBOARD) and entry.is_dir() and not entry.is_symlink():
+        if entry.name in (FRAMES, TENSORBOARD, WANDB) and entry.is_dir() \
+                and not entry.is_symlink():
             shutil.rmtree(entry)
         else:
             entry.unlink()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import copy
-import functools
 import json
 import os
 import signal
@@ -33,7 +32,7 @@ from gankit.nets import build_discriminator, build_generator
 from gankit.priors import sample_prior
 from gankit.runrecord import RunRecord
 from gankit.tasks.protocol import Task
-from gankit.train import augment, distributed, ema, fastpath, labels, shapes
+from gankit.train import augment, distributed, ema, fastpath, labels, scalars, shapes
 from gankit.train.checkpoint import (
     FILENAME,
     load_module_state,
@@ -70,21 +69,6 @@ def pick_device(name: str) -> torch.device:
         raise ConfigError(f"train.device = {name!r} but this machine has "
                           f"{torch.cuda.device_count()} CUDA device(s)")
     return device
-
-
-def _tensorboard(run_dir: Path | None) -> Any:
-    """A TensorBoard writer into run_dir/tensorboard (train.tensorboard; the extra
-    `gankit[tensorboard]`), or None where this process writes no files (torchrun ranks > 0).
-    The writer makes its folder only at the first record, so that building a trainer touches no
-    file before gankit.run has checked and locked the run folder."""
-    from gankit._optional import require
-
-    require("tensorboard", "gankit[tensorboard]", "train.tensorboard = true")
-    if run_dir is None:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-
-    return functools.partial(SummaryWriter, log_dir=str(run_dir / "tensorboard"))
 
 
 def _packed(D: nn.Module, pack: int) -> nn.Module:
@@ -152,7 +136,7 @@ class Trainer:
         self.acc = torch.zeros(len(self.stat_names), device=self.device)  # sums, in that order
         self.acc_steps = 0
         self.last_record: dict[str, float] | None = None  # the latest metrics.jsonl line
-        self.tensorboard = _tensorboard(self.run_dir) if t.tensorboard else None
+        self.scalars = scalars.build(t, self.run_dir, self.dist.is_main)  # TensorBoard, W&B
         self._lr_factor = 1.0
         self.d_pretrained = False  # D pretraining (train.pretrain_d_samples) done?
         # -- stopping: a signal, or a callback's request (under torchrun: agreed by all ranks) --
@@ -315,6 +299,7 @@ class Trainer:
         for s in previous:
             signal.signal(s, request_stop)
         try:
+            self.scalars.open(self.cfg, self.step)  # after gankit.run locked the folder
             if self.step == 0:
                 self.save_frame()
             # -- D pretraining (Keras recipe): once, before the first G step; checkpointed then --
@@ -339,6 +324,7 @@ class Trainer:
                     hook(self)
             self.save()
         finally:
+            self.scalars.close()
             for s, h in previous.items():
                 signal.signal(s, h)
         return self.stop_signal is None
@@ -363,13 +349,7 @@ class Trainer:
                     f.write(json.dumps(record) + "\n")
             except OSError as e:  # a full disk: name the log (run.train_run reports it)
                 raise OSError(e.errno, e.strerror, str(path)) from None
-        if self.tensorboard is not None:
-            if isinstance(self.tensorboard, functools.partial):  # first record: make the writer
-                self.tensorboard = self.tensorboard()
-            for name, value in record.items():
-                if name != "step":
-                    self.tensorboard.add_scalar(name, value, self.step)
-            self.tensorboard.flush()
+        self.scalars.write(record, self.step)  # TensorBoard, W&B (train/scalars.py)
         return record
 
     @property
