@@ -15,7 +15,12 @@ from gankit import run
 from gankit.cli import app
 from gankit.config import load_preset
 from gankit.errors import ConfigError, GankitError
-from gankit.nets.conditional import ConditionalDCGANDiscriminator, ConditionalDCGANGenerator
+from gankit.nets.conditional import (
+    ConditionalDCGANDiscriminator,
+    ConditionalDCGANGenerator,
+    ConditionalResNetDiscriminator,
+    ConditionalResNetGenerator,
+)
 from gankit.train.labels import cycle_labels, requested
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -32,21 +37,24 @@ def tiny_cfg(*extra: str):
 
 
 # -- nets -----------------------------------------------------------------------------------------
-def test_generator_depends_on_the_class_and_keeps_shapes():
-    G = ConditionalDCGANGenerator(16, 1, 28, n_classes=10, width=8).eval()
+@pytest.mark.parametrize("net", [ConditionalDCGANGenerator, ConditionalResNetGenerator])
+def test_generator_depends_on_the_class_and_keeps_shapes(net):
+    G = net(16, 1, 28, n_classes=10, width=8).eval()
     z = torch.randn(6, 16)
     a, b = G(z, torch.zeros(6, dtype=torch.long)), G(z, torch.full((6,), 3))
     assert a.shape == (6, 1, 28, 28)
     assert (a - b).abs().max() > 1e-4  # same z, another class: another image
 
 
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
 @pytest.mark.parametrize("mode", ["projection", "acgan"])
-def test_packed_discriminator_sees_each_members_label(mode):
+def test_packed_discriminator_sees_each_members_label(mode, arch):
     """A pack of m = 2: logits per pack; the projection reads each member's class at its place
     (swapping the two labels of a pack changes its logit); AC-GAN's class logits come back one
     row per sample."""
     torch.manual_seed(0)
-    D = ConditionalDCGANDiscriminator(1, 28, 10, mode, width=8, pack=2).eval()
+    net = ConditionalDCGANDiscriminator if arch == "dcgan" else ConditionalResNetDiscriminator
+    D = net(1, 28, 10, mode, width=8, pack=2).eval()
     if mode == "projection":
         torch.nn.init.normal_(D.embed.weight, 0, 1)
     x = torch.randn(4, 1, 28, 28)
@@ -66,6 +74,7 @@ def test_packed_discriminator_sees_each_members_label(mode):
 @pytest.mark.parametrize("over, words", [
     (["data.name=grid", "model.g_arch=mlp", "model.d_arch=mlp"], "has none"),
     (["model.g_arch=keras-mnist", "model.d_arch=keras-mnist"], "class-conditional version"),
+    (["model.d_arch=dcgan-pacgan"], "class-conditional version"),
     (["train.unroll=2"], "train.unroll"),
     (["model.conditional=projectoin"], "did you mean 'projection'"),
 ])
@@ -85,6 +94,8 @@ def test_conditional_metrics_need_a_conditional_run():
     (),
     ("model.conditional=acgan", "train.pack=2", "train.ema=0.9", "train.k=2"),
     ("train.fresh_latents_for_g=false", "train.penalties={r1 = 1.0}"),
+    ("model.g_arch=resnet", "model.d_arch=resnet", "model.conditional=acgan", "train.pack=2",
+     "train.penalties={r1 = 1.0, r2 = 1.0}", "train.loss=rpgan"),
 ])
 def test_conditional_runs_resume_bit_exactly(tmp_path, extra):
     cfg = tiny_cfg(*extra)

@@ -1,10 +1,13 @@
-"""Class-conditional DCGAN nets: G(z, y) and D(x, y) for `model.conditional`.
+"""Class-conditional DCGAN and ResNet nets: G(z, y) and D(x, y) for `model.conditional`.
 
 G: a learned class embedding concatenated to z, and conditional batch norm (de Vries et al. 2017,
 "Modulating early visual processing by language"): every BatchNorm's scale and shift are looked
 up per class, so the class steers every stage, not only the input.
 
-D: the DCGAN body, then one of two heads on its last feature map h (C×s×s):
+The ResNet generator has no normalisation layers (R3GAN's design): it gets the class embedding
+at its input only.
+
+D: the DCGAN (or ResNet) body, then one of two heads on its last feature map h (C×s×s):
 - "projection" (Miyato & Koyama 2018, "cGANs with Projection Discriminator"):
   logit = ψ(h) + <embed(y), Σ_spatial h>;
 - "acgan" (Odena et al. 2017, "Conditional Image Synthesis with Auxiliary Classifier GANs"):
@@ -87,32 +90,27 @@ class ConditionalDCGANGenerator(nn.Module):
         return self.act(self.out(h))
 
 
-class ConditionalDCGANDiscriminator(nn.Module):
-    """The DCGAN discriminator's body with a projection or auxiliary-classifier head; judges packs
-    of `pack` samples. forward(x, y) -> logits (B/pack,); with_classes=True: (logits, class
-    logits (B, n_classes) or None)."""
+class ConditionalDiscriminator(nn.Module):
+    """A D body (`features`: packed images -> feature map h, C×s×s) with the unconditional
+    logit (`unconditional(h)`) and a projection or auxiliary-classifier head; judges packs of
+    `pack` samples. forward(x, y) -> logits (B/pack,); with_classes=True: (logits, class logits
+    (B, n_classes) or None)."""
 
-    def __init__(self, channels: int, resolution: int, n_classes: int, mode: str,
-                 width: int = 64, pack: int = 1) -> None:
+    def __init__(self, n_classes: int, mode: str, pack: int, features: int) -> None:
         super().__init__()
         if mode not in MODES[1:]:
             raise ValueError(f"conditional D mode must be one of {MODES[1:]}, got {mode!r}")
-        start, stages = _layout(resolution)
-        chans = [width * 2 ** i for i in range(stages)]
-        layers: list[nn.Module] = [nn.Conv2d(channels * pack, chans[0], 4, 2, 1),
-                                   nn.LeakyReLU(0.2, True)]
-        for c_in, c_out in itertools.pairwise(chans):
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
-                       nn.LeakyReLU(0.2, True)]
-        self.body = nn.Sequential(*layers)
-        self.logit = nn.Conv2d(chans[-1], 1, start, 1, 0)
         self.mode, self.n_classes, self.pack = mode, n_classes, pack
-        self.embed = nn.Embedding(n_classes * pack, chans[-1]) if mode == "projection" else None
-        self.classify = (nn.Conv2d(chans[-1], n_classes * pack, start, 1, 0)
-                         if mode == "acgan" else None)
-        _init(self)
-        if self.embed is not None:
-            nn.init.normal_(self.embed.weight, 0.0, INIT_STD)
+        self.embed = nn.Embedding(n_classes * pack, features) if mode == "projection" else None
+
+    def features(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def unconditional(self, h: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def class_logits(self, h: Tensor) -> Tensor:
+        raise NotImplementedError
 
     def forward(self, x: Tensor, y: Tensor, with_classes: bool = False
                 ) -> Tensor | tuple[Tensor, Tensor | None]:
@@ -120,15 +118,90 @@ class ConditionalDCGANDiscriminator(nn.Module):
         if b % m:
             raise ValueError(f"a packed D (train.pack = {m}) needs a batch divisible by {m}, got "
                              f"{b} samples")
-        h = self.body(x.reshape(b // m, m * x.shape[1], *x.shape[2:]))
-        out = self.logit(h).view(b // m)
+        h = self.features(x.reshape(b // m, m * x.shape[1], *x.shape[2:]))
+        out = self.unconditional(h).view(b // m)
         if self.embed is not None:  # member i of class c: embedding row c + i·K
             rows = y.view(b // m, m) + self.n_classes * torch.arange(m, device=y.device)
             out = out + (self.embed(rows).sum(1) * h.sum((2, 3))).sum(1)
         if not with_classes:
             return out
-        classes = None if self.classify is None else self.classify(h).reshape(b, self.n_classes)
+        classes = None if self.mode != "acgan" else self.class_logits(h).reshape(b, self.n_classes)
         return out, classes
+
+
+class ConditionalDCGANDiscriminator(ConditionalDiscriminator):
+    """The DCGAN discriminator's body and logit (gankit.nets.dcgan), conditional heads."""
+
+    def __init__(self, channels: int, resolution: int, n_classes: int, mode: str,
+                 width: int = 64, pack: int = 1) -> None:
+        start, stages = _layout(resolution)
+        chans = [width * 2 ** i for i in range(stages)]
+        super().__init__(n_classes, mode, pack, chans[-1])
+        layers: list[nn.Module] = [nn.Conv2d(channels * pack, chans[0], 4, 2, 1),
+                                   nn.LeakyReLU(0.2, True)]
+        for c_in, c_out in itertools.pairwise(chans):
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
+                       nn.LeakyReLU(0.2, True)]
+        self.body = nn.Sequential(*layers)
+        self.logit = nn.Conv2d(chans[-1], 1, start, 1, 0)
+        self.classify = (nn.Conv2d(chans[-1], n_classes * pack, start, 1, 0)
+                         if mode == "acgan" else None)
+        _init(self)
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, INIT_STD)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+    def unconditional(self, h: Tensor) -> Tensor:
+        return self.logit(h)
+
+    def class_logits(self, h: Tensor) -> Tensor:
+        return self.classify(h)
+
+
+class ConditionalResNetGenerator(nn.Module):
+    """The ResNet generator (gankit.nets.resnet) on [z, embed(y)]. It has no normalisation
+    layers (R3GAN's design), so the class enters at the input only."""
+
+    def __init__(self, z_dim: int, channels: int, resolution: int, n_classes: int,
+                 width: int = 64, output: str = "tanh") -> None:
+        super().__init__()
+        from gankit.nets.resnet import ResNetGenerator
+
+        self.embed = nn.Embedding(n_classes, CLASS_DIM)
+        self.net = ResNetGenerator(z_dim + CLASS_DIM, channels, resolution, width, output)
+
+    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        return self.net(torch.cat([z, self.embed(y)], 1))
+
+
+class ConditionalResNetDiscriminator(ConditionalDiscriminator):
+    """The ResNet discriminator's blocks and logit (gankit.nets.resnet), conditional heads."""
+
+    def __init__(self, channels: int, resolution: int, n_classes: int, mode: str,
+                 width: int = 64, pack: int = 1) -> None:
+        from gankit.nets.resnet import ResNetDiscriminator
+
+        net = ResNetDiscriminator(channels * pack, resolution, width)
+        side = _layout(resolution)[0]
+        super().__init__(n_classes, mode, pack, net.logit.in_features // side ** 2)
+        self.net = net
+        self.classify = (nn.Linear(net.logit.in_features, n_classes * pack)
+                         if mode == "acgan" else None)
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, INIT_STD)
+
+    def features(self, x: Tensor) -> Tensor:
+        from gankit.nets.resnet import SLOPE
+
+        return nn.functional.leaky_relu(self.net.blocks(self.net.from_image(x)), SLOPE)
+
+    def unconditional(self, h: Tensor) -> Tensor:
+        return self.net.logit(h.flatten(1))
+
+    def class_logits(self, h: Tensor) -> Tensor:
+        return self.classify(h.flatten(1))
 
 
 # -- builders: the architectures with a conditional version ---------------------------------------
@@ -143,10 +216,22 @@ def _dcgan_discriminator(cfg, sample_shape: tuple[int, ...], n_classes: int) -> 
                                          cfg.model.conditional, cfg.model.d_width, cfg.train.pack)
 
 
-#: model.g_arch / model.d_arch -> (G builder, D builder), each fn(cfg, sample_shape, n_classes).
-#: The ResNet nets have none yet: their BatchNorm layers would take ConditionalBatchNorm2d and
-#: their D's pooled features the projection, as here.
-ARCHS = {"dcgan": (_dcgan_generator, _dcgan_discriminator)}
+def _resnet_generator(cfg, sample_shape: tuple[int, ...], n_classes: int) -> nn.Module:
+    output = "tanh" if cfg.data.pixel_range == "signed" else "sigmoid"
+    return ConditionalResNetGenerator(cfg.prior.dim, sample_shape[0], sample_shape[-1],
+                                      n_classes, cfg.model.g_width, output)
+
+
+def _resnet_discriminator(cfg, sample_shape: tuple[int, ...], n_classes: int) -> nn.Module:
+    return ConditionalResNetDiscriminator(sample_shape[0], sample_shape[-1], n_classes,
+                                          cfg.model.conditional, cfg.model.d_width,
+                                          cfg.train.pack)
+
+
+#: model.g_arch / model.d_arch -> (G builder, D builder), each fn(cfg, sample_shape, n_classes);
+#: G and D may mix (a DCGAN G with a ResNet D).
+ARCHS = {"dcgan": (_dcgan_generator, _dcgan_discriminator),
+         "resnet": (_resnet_generator, _resnet_discriminator)}
 
 
 def build_conditional(cfg, sample_shape: tuple[int, ...], n_classes: int, role: str) -> nn.Module:
@@ -156,6 +241,6 @@ def build_conditional(cfg, sample_shape: tuple[int, ...], n_classes: int, role: 
 
         raise DataError(f"model.conditional = {cfg.model.conditional!r} needs at least two "
                         f"classes in the data, found {n_classes}")
-    arch = cfg.model.g_arch if role == "generator" else cfg.model.d_arch
-    g_build, d_build = ARCHS[arch]
-    return (g_build if role == "generator" else d_build)(cfg, tuple(sample_shape), n_classes)
+    if role == "generator":
+        return ARCHS[cfg.model.g_arch][0](cfg, tuple(sample_shape), n_classes)
+    return ARCHS[cfg.model.d_arch][1](cfg, tuple(sample_shape), n_classes)
