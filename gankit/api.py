@@ -66,11 +66,7 @@ class Run:
         `[3] * n`; without them a conditional run samples the classes in turn."""
         from gankit.latent import sample_from
 
-        if labels is not None:
-            if truncation is not None:
-                raise GankitError("labels and truncation are not combined yet: leave one out")
-            return self.trainer.sample(n, seed, labels=labels).cpu()
-        return sample_from(self.trainer, n, seed, truncation).cpu()
+        return sample_from(self.trainer, n, seed, truncation, labels).cpu()
 
     def interpolate(self, frames: int, walks: int = 1, seed: int | None = None,
                     truncation: float | None = None) -> Tensor:

@@ -383,7 +383,7 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
     trainer = open_trainer(run_dir, write=False, trust_code=trust_code,
                            task_factory=runinfo.sampling_tasks(run_dir, build_task))
     check_truncation(trainer.cfg.prior.name, truncation)
-    asked = _asked_classes(trainer, classes, n, truncation)  # --class: conditional runs
+    asked = _asked_classes(trainer, classes, n)  # --class: conditional runs
     n = n if asked is None else len(asked)
     suffixes = trainer.task.sample_suffixes
     if suffixes and out.suffix not in suffixes:
@@ -401,8 +401,7 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
         raise GankitError(f"cannot create the folder of --out {out}: {e.strerror or e}") from None
     seed = int(torch.randint(0, 2**31 - 1, ())) if seed is None else seed
     try:
-        samples = (sample_from(trainer, n, seed, truncation) if asked is None else
-                   trainer.sample(n, seed, labels=asked))
+        samples = sample_from(trainer, n, seed, truncation, asked)
     except (MemoryError, torch.OutOfMemoryError) as e:
         raise GankitError(f"out of memory drawing {n} samples ({str(e)[:100]}); draw fewer"
                           ) from None
@@ -420,17 +419,13 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
     return out
 
 
-def _asked_classes(trainer: Trainer, classes: str | None, n: int,
-                   truncation: float | None) -> torch.Tensor | None:
+def _asked_classes(trainer: Trainer, classes: str | None, n: int) -> torch.Tensor | None:
     """The labels `--class` asks for (gankit.train.labels.requested), or None."""
     from gankit.train.labels import requested
 
     cond = trainer.cond
     names = tuple(getattr(getattr(trainer.task, "data", None), "class_names", ()) or ())
-    asked = requested(classes, n, None if cond is None else cond.n_classes, names)
-    if asked is not None and truncation is not None:
-        raise GankitError("--class and --truncation are not combined yet: leave one out")
-    return asked
+    return requested(classes, n, None if cond is None else cond.n_classes, names)
 
 
 def _save_class_grid(trainer: Trainer, samples: torch.Tensor, per_class: int, out: Path) -> None:

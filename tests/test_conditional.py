@@ -154,6 +154,8 @@ def test_sampling_by_class_and_its_errors(tmp_path):
     assert threes.shape == (8, 1, 28, 28)
     assert not torch.equal(threes, r.sample(8, seed=1, labels=[4] * 8))
     assert torch.equal(r.sample(10, seed=1), r.sample(10, seed=1, labels=cycle_labels(10, 10)))
+    tight = r.sample(8, seed=1, labels=[3] * 8, truncation=0.5)
+    assert tight.shape == threes.shape and not torch.equal(tight, threes)
     with pytest.raises(GankitError, match="out of range"):
         r.sample(2, labels=[0, 10])
     with pytest.raises(GankitError, match="one per sample"):
