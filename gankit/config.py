@@ -686,17 +686,21 @@ def _validate_eval(evaluation: EvalConfig) -> None:
 #: What a labelled image data set or stacked digits are measured with when a config names none.
 CLASSIFIER_METRICS = ("fd_classifier", "kid_classifier", "classes_present")
 STACKED_METRICS = ("stacked_modes", "stacked_kl")
+CONDITIONAL_METRICS = ("class_accuracy", "intra_fd")  # and, for a conditional run, these
 
 
 def default_metrics(cfg: Config) -> tuple[str, ...]:
     """The metrics of a config that names none: the mixture metrics and W1 for a mixture (and
     data passed from Python, where gankit.fit picks), the shipped classifier's for a labelled
-    image set, W1 in data space otherwise."""
+    image set (with class accuracy and intra-class FD for a conditional run), W1 in data space
+    otherwise."""
     if cfg.data.stack > 1:
         return STACKED_METRICS
     if _has(cfg, "mixture") is not False:
         return EvalConfig().metrics
-    return CLASSIFIER_METRICS if _has(cfg, "labels") else ("w1",)
+    if not _has(cfg, "labels"):
+        return ("w1",)
+    return CLASSIFIER_METRICS + (CONDITIONAL_METRICS if _has(cfg, "conditional") else ())
 
 
 def _has(cfg: Config, need: str) -> bool | None:

@@ -83,6 +83,15 @@ def test_conditional_training_is_refused_where_it_cannot_run(over, words):
         load_preset("digits-tiny").with_overrides(["model.conditional=projection", *over])
 
 
+def test_a_conditional_config_naming_no_metrics_gets_the_class_metrics():
+    from gankit.config import Config
+
+    cfg = Config.from_dict({"data": {"name": "digits", "resolution": 28},
+                            "model": {"g_arch": "dcgan", "d_arch": "dcgan",
+                                      "conditional": "acgan"}})
+    assert {"class_accuracy", "intra_fd", "fd_classifier"} <= set(cfg.eval.metrics)
+
+
 def test_conditional_metrics_need_a_conditional_run():
     with pytest.raises(ConfigError, match="class_accuracy needs a class-conditional run"):
         load_preset("fashion-dcgan").with_overrides(["eval.metrics=[\"class_accuracy\"]"])
