@@ -115,3 +115,23 @@ def test_images_of_a_labelled_set_are_compared_in_the_classifier_features():
     assert compute(["prdc"], fake, real, task) == {"precision": 1.0, "recall": 1.0,
                                                    "density": 1.2, "coverage": 1.0}
     assert prdc(real, fake)["precision"] == 0.0  # in pixel space they are apart
+
+
+def test_a_run_is_measured_with_it_and_tables_know_its_columns(tmp_path):
+    import gankit
+    from gankit.bench.tables import column
+    from gankit.metrics import HIGHER_IS_BETTER
+    from gankit.seeds import EVAL
+
+    overrides = {"train.steps": 20, "train.log_every": 10, "model.g_width": 16,
+                 "model.d_width": 16, "data.n_train": 300, "eval.n_samples": 200,
+                 "eval.metrics": ["w1"]}
+    run = gankit.fit(config="toy-ring", overrides=overrides, progress=False)
+    got = run.evaluate(metrics=["prdc"])
+    fake = run.sample(200)
+    real = run.trainer.task.real_samples(200, run.config.train.seed + EVAL)
+    assert {k: got[k] for k in ("precision", "recall", "density", "coverage")} == \
+        prdc(real, fake)  # in data space, for the 2-D ring
+    assert [column(v) for v in ("precision", "coverage")] == [("precision", 1.0, 3),
+                                                              ("coverage", 1.0, 3)]
+    assert HIGHER_IS_BETTER["density"] is True
