@@ -96,9 +96,13 @@ class ImageTask:
 
     # -- pictures -------------------------------------------------------------------------------
     def fixed_grid(self, model: Model) -> np.ndarray:
-        """uint8 64×C×H×W samples from the run's fixed noise (the same z at every frame)."""
+        """uint8 64×C×H×W samples from the run's fixed noise (the same z at every frame); for a
+        conditional run each row of 8 is one class (the first 8 classes)."""
         z_seed = self.cfg.train.seed + seeds.FRAMES
-        return to_uint8(self.unit(model.sample(GRID_SIZE, z_seed))).numpy()
+        if self.cfg.model.conditional == "none" or self.data.n_classes < 2:
+            return to_uint8(self.unit(model.sample(GRID_SIZE, z_seed))).numpy()
+        rows = (torch.arange(GRID_SIZE) // 8) % self.data.n_classes
+        return to_uint8(self.unit(model.sample(GRID_SIZE, z_seed, labels=rows))).numpy()
 
     def frame(self, model: Model) -> dict[str, Any]:
         return {"grid": self.fixed_grid(model)}

@@ -17,8 +17,9 @@ class Model(Protocol):
 
     step: int
 
-    def sample(self, n: int, seed: int | None = None) -> Tensor:
-        """n samples from a latent stream of their own (`seed`), in inference mode."""
+    def sample(self, n: int, seed: int | None = None, labels: Any = None) -> Tensor:
+        """n samples from a latent stream of their own (`seed`), in inference mode; a
+        conditional run's of the classes `labels` (default: the classes in turn)."""
         ...
 
     def discriminate(self, x: Tensor) -> Tensor:
