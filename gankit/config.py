@@ -110,6 +110,7 @@ class TrainConfig:
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     betas_g: tuple[float, float] = (0.5, 0.999)
+    ema_warmup: bool = False  # decay min(ema, (1 + t) / (10 + t)) at G step t: short runs too
     betas_d: tuple[float, float] = (0.5, 0.999)
     lr_milestones: tuple[int, ...] = ()  # generator steps at which both lrs are multiplied ...
     lr_gamma: float = 0.1  # ... by this factor
@@ -621,6 +622,9 @@ def _validate_optimizer(train: TrainConfig) -> None:
         betas = getattr(train, name)
         check_range(all(0 <= v < 1 for v in betas), f"train.{name}", betas,
                     "two numbers in [0, 1)")
+    if train.ema_warmup and not train.ema:
+        raise ConfigError("train.ema_warmup = true warms up G's weight average, but train.ema = "
+                          "0 turns it off: set train.ema (e.g. 0.999) or train.ema_warmup=false")
     milestones = train.lr_milestones
     check_range(list(milestones) == sorted(set(milestones)) and all(s > 0 for s in milestones),
                 "train.lr_milestones", milestones, "increasing positive step numbers")
@@ -783,7 +787,8 @@ def _data_words(data: DataConfig) -> str:
 def _train_words(train: TrainConfig) -> str:
     words = [f"{train.loss} loss"]
     words += [f"k = {train.k}"] if train.k > 1 else []
-    words += [f"EMA {train.ema:g}"] if train.ema else []
+    words += [f"EMA {train.ema:g}" + (" with warm-up" if train.ema_warmup else "")
+              ] if train.ema else []
     words += [f"PacGAN{train.pack}"] if train.pack > 1 else []
     words += [f"gradient penalty {train.gp_lambda:g}"] if train.gp_lambda else []
     words += [f"unrolled {train.unroll}"] if train.unroll else []

@@ -237,7 +237,8 @@ class Trainer:
         self.guard.step(self.opt_g, loss, "generator")
         self.D.requires_grad_(True)
         if self.G_ema is not None:
-            ema.update(self.G_ema, self.G, self.cfg.train.ema)
+            t = self.cfg.train
+            ema.update(self.G_ema, self.G, ema.decay_at(t.ema, self.step, t.ema_warmup))
             self._ema_bn_stale = self._ema_has_bn
         return loss.detach()
 
