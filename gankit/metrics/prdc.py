@@ -15,7 +15,8 @@ The points are the shipped domain classifier's 128-d features for a labelled ima
 space fd_classifier works in), and the samples themselves, as vectors, for anything else (2-D
 mixtures, your own data, an image folder, stacked digits), as `w1` does. Distances are computed in
 float64 in row chunks, so memory stays bounded (about 32 MB) at any sample count (10,000 + 10,000
-128-d features: about 30 s on 2 busy CPU cores).
+128-d features: 46 s on the 2-core development machine, shared with other jobs at a load
+average of 9, 2026-12-04).
 """
 
 from __future__ import annotations
