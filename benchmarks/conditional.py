@@ -68,14 +68,15 @@ def cpu_budget(seconds: float):
     return stop_when_spent
 
 
-def train_for(cfg, run_dir: Path, seconds: float, threads: int):
-    """Train (or continue) the cell in run_dir for `seconds` more CPU seconds; the trainer."""
+def train_for(cfg, run_dir: Path, seconds: float, threads: int, resume: bool):
+    """Train the cell in run_dir for `seconds` more CPU seconds (continuing its checkpoint when
+    `resume`); the trainer."""
     from gankit import run
 
     torch.set_num_threads(threads)
-    if (run_dir / "checkpoint.pt").exists():
+    if resume and (run_dir / "checkpoint.pt").exists():
         trainer = run.open_trainer(run_dir)
-    else:
+    else:  # a new cell, or one of another config: trained afresh
         trainer = run.start(cfg, run_dir, force=True)
     if seconds > 0:
         run.train_run(trainer, [cpu_budget(seconds)])
@@ -102,6 +103,7 @@ def class_floor(task) -> list[float]:
 def one_cell(data: str, mode: str, seed: int, minutes: float, threads: int, out: Path,
              n_eval: int, extra: dict) -> dict:
     from gankit import run
+    from gankit.bench.cells import differences
     from gankit.metrics.conditional import per_class_fd
     from gankit.viz.grids import save_grid
 
@@ -109,13 +111,12 @@ def one_cell(data: str, mode: str, seed: int, minutes: float, threads: int, out:
     record = out / f"{name}.json"
     done = json.loads(record.read_text()) if record.exists() else {}
     cfg = cell_config(data, mode, seed, threads, n_eval, extra)
-    if done.get("config") == cfg.to_toml() and done.get("seconds", 0) >= minutes * 60 - 1:
+    same = "config" in done and differences(done["config"], cfg.to_toml()) == {}
+    if same and done.get("seconds", 0) >= minutes * 60 - 1:
         return {**done["row"], "reused": True}
-    left = minutes * 60 - done.get("seconds", 0.0) if done.get("config") == cfg.to_toml() \
-        else minutes * 60
-    same = done.get("config") == cfg.to_toml()
+    left = minutes * 60 - done.get("seconds", 0.0) if same else minutes * 60
     started, wall = time.process_time(), time.perf_counter()
-    trainer = train_for(cfg, out / name, left, threads)
+    trainer = train_for(cfg, out / name, left, threads, same)
     seconds = done.get("seconds", 0.0) * same + time.process_time() - started
     wall = done.get("wall", 0.0) * same + time.perf_counter() - wall
     result = run.evaluate(trainer)

@@ -96,12 +96,20 @@ class ConditionalDiscriminator(nn.Module):
     `pack` samples. forward(x, y) -> logits (B/pack,); with_classes=True: (logits, class logits
     (B, n_classes) or None)."""
 
-    def __init__(self, n_classes: int, mode: str, pack: int, features: int) -> None:
+    def __init__(self, n_classes: int, mode: str, pack: int) -> None:
         super().__init__()
         if mode not in MODES[1:]:
             raise ValueError(f"conditional D mode must be one of {MODES[1:]}, got {mode!r}")
         self.mode, self.n_classes, self.pack = mode, n_classes, pack
-        self.embed = nn.Embedding(n_classes * pack, features) if mode == "projection" else None
+
+    def _projection(self, features: int) -> nn.Embedding | None:
+        """The projection's class embeddings (per pack position), N(0, 0.02); None for AC-GAN.
+        Made after the body, so the parameters keep the order checkpoints were saved in."""
+        if self.mode != "projection":
+            return None
+        embed = nn.Embedding(self.n_classes * self.pack, features)
+        nn.init.normal_(embed.weight, 0.0, INIT_STD)
+        return embed
 
     def features(self, x: Tensor) -> Tensor:
         raise NotImplementedError
@@ -134,9 +142,9 @@ class ConditionalDCGANDiscriminator(ConditionalDiscriminator):
 
     def __init__(self, channels: int, resolution: int, n_classes: int, mode: str,
                  width: int = 64, pack: int = 1) -> None:
+        super().__init__(n_classes, mode, pack)
         start, stages = _layout(resolution)
         chans = [width * 2 ** i for i in range(stages)]
-        super().__init__(n_classes, mode, pack, chans[-1])
         layers: list[nn.Module] = [nn.Conv2d(channels * pack, chans[0], 4, 2, 1),
                                    nn.LeakyReLU(0.2, True)]
         for c_in, c_out in itertools.pairwise(chans):
@@ -147,8 +155,7 @@ class ConditionalDCGANDiscriminator(ConditionalDiscriminator):
         self.classify = (nn.Conv2d(chans[-1], n_classes * pack, start, 1, 0)
                          if mode == "acgan" else None)
         _init(self)
-        if self.embed is not None:
-            nn.init.normal_(self.embed.weight, 0.0, INIT_STD)
+        self.embed = self._projection(chans[-1])
 
     def features(self, x: Tensor) -> Tensor:
         return self.body(x)
@@ -183,14 +190,11 @@ class ConditionalResNetDiscriminator(ConditionalDiscriminator):
                  width: int = 64, pack: int = 1) -> None:
         from gankit.nets.resnet import ResNetDiscriminator
 
-        net = ResNetDiscriminator(channels * pack, resolution, width)
-        side = _layout(resolution)[0]
-        super().__init__(n_classes, mode, pack, net.logit.in_features // side ** 2)
-        self.net = net
-        self.classify = (nn.Linear(net.logit.in_features, n_classes * pack)
-                         if mode == "acgan" else None)
-        if self.embed is not None:
-            nn.init.normal_(self.embed.weight, 0.0, INIT_STD)
+        super().__init__(n_classes, mode, pack)
+        self.net = ResNetDiscriminator(channels * pack, resolution, width)
+        flat = self.net.logit.in_features
+        self.classify = nn.Linear(flat, n_classes * pack) if mode == "acgan" else None
+        self.embed = self._projection(flat // _layout(resolution)[0] ** 2)
 
     def features(self, x: Tensor) -> Tensor:
         from gankit.nets.resnet import SLOPE
