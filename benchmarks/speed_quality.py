@@ -83,7 +83,9 @@ def main() -> None:
         f"Fashion-MNIST DCGAN preset, {args.steps} generator steps per run, {args.jobs} runs at "
         "once on one thread each, then fd_classifier on 10,000 samples (gankit's shipped "
         "classifier) and its noisy-real reference (σ = 0.1). Equal steps: only the arithmetic "
-        "differs.", "", *lines, "", *summary])
+        "differs. The training seconds were taken on a shared machine under a varying load "
+        "(other jobs ran beside these): they are no speed measurement (section `speed` is).",
+        "", *lines, "", *summary])
     print(body)
     if not args.no_write:
         print(f"wrote {write_section('speed-quality', body)}")

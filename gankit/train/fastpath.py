@@ -5,8 +5,9 @@ Each option is a `train.*` field: true, false, or unset (automatic). Automatic m
 near 4, on the scale of the grid's mode width 0.05) and, on CPU, what measured fastest
 (BENCHMARKS.md, section `speed`; `cpu_default`): for conv nets bf16 autocast and channels-last
 where the CPU has bf16 arithmetic in hardware (AVX512-BF16, AMX-BF16 or Arm's BF16; elsewhere
-oneDNN emulates bf16, slower than fp32), and torch.compile where inductor's C++ toolchain works
-and the run is long enough to repay the compilation. The trainer calls `prepare` once; it returns
+oneDNN emulates bf16, slower than fp32); torch.compile stays opt-in on CPU (it measured no
+faster than eager there), and where inductor's C++ toolchain does not work it falls back to eager
+with a note. The trainer calls `prepare` once; it returns
 the modules the step calls (`Nets`),
 
     G_fast, D_fast   the nets as the step runs them locally (autocast, compiled)
@@ -41,9 +42,6 @@ CONV_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTrans
 #: /proc/cpuinfo flags of bf16 arithmetic in hardware: AVX512-BF16 (Intel Cooper Lake and
 #: Sapphire Rapids on, AMD Zen 4 on), AMX-BF16 (Intel Sapphire Rapids on), BF16 (Arm v8.6).
 BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
-#: Automatic torch.compile on CPU only from this many generator steps: compiling a DCGAN's step
-#: took 30-60 s on the 2-core machine (BENCHMARKS.md `speed`), repaid after about a thousand steps.
-CPU_COMPILE_MIN_STEPS = 2000
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,14 +86,12 @@ def compile_unavailable() -> str | None:
     return None
 
 
-def cpu_default(name: str, conv: bool, steps: int) -> bool:
-    """The automatic choice of switch `name` on CPU, from benchmarks/speed.py's measurements."""
-    native = conv and cpu_bf16_native()
-    if name in ("amp", "channels_last"):
-        return native
-    if name == "compile":
-        return conv and steps >= CPU_COMPILE_MIN_STEPS
-    return False  # fused Adam: within noise of the foreach kernel on CPU
+def cpu_default(name: str, conv: bool) -> bool:
+    """The automatic choice of switch `name` on CPU, from benchmarks/speed.py's measurements
+    (BENCHMARKS.md `speed`): bf16 autocast with channels-last for conv nets where bf16 is in
+    hardware; torch.compile off (no faster than eager for the DCGANs, after 8-70 s of
+    compilation); fused Adam off (close to the foreach kernel)."""
+    return name in ("amp", "channels_last") and conv and cpu_bf16_native()
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,7 @@ def resolve(train_cfg: Any, device: torch.device, conv: bool) -> FastPath:
         value = getattr(train_cfg, name)
         if value is not None:
             return bool(value)
-        return cuda_default if cuda else cpu_default(name, conv, train_cfg.steps)
+        return cuda_default if cuda else cpu_default(name, conv)
 
     adam = train_cfg.optimizer == "adam"
     # "skip" wants fused Adam: it is what skips an update without a host read (guard.py)
