@@ -349,3 +349,14 @@ def test_the_conditional_fashion_preset_trains_and_samples_a_class_from_the_comm
                            "--out", str(tmp_path / "x.png")])
     assert res.exit_code == 0, res.output
     assert Image.open(tmp_path / "x.png").size == (2 * (2 + 4 * 30),) * 2
+
+
+@pytest.mark.slow
+def test_a_compiled_conditional_run_trains(tmp_path):
+    """torch.compile (static shapes) with labels: an AC-GAN D packing two samples, its tuple of
+    logits and class logits, trains and samples by class."""
+    trainer = run.start(tiny_cfg("model.conditional=acgan", "train.pack=2", "train.compile=true",
+                                 "train.steps=4"), tmp_path / "r")
+    assert trainer.fast.compile
+    assert run.train_run(trainer)
+    assert trainer.sample(4, labels=[1, 1, 2, 2]).shape == (4, 1, 28, 28)

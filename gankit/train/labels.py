@@ -115,18 +115,6 @@ class Conditioning:
         return self.ac_weight * F.cross_entropy(bound.classes[-1], y)
 
 
-def fast_settings(train, cond: Conditioning | None):
-    """The train config the fast path reads: a conditional run compiles only when asked
-    (train.compile = true); torch 2.13's inductor failed compiling the backward of its D once
-    it recompiled for dynamic shapes (a TypeError in index propagation), so the automatic
-    choice leaves it eager."""
-    import dataclasses
-
-    if cond is None or train.compile is not None:
-        return train
-    return dataclasses.replace(train, compile=False)
-
-
 def from_task(cfg, task, device: torch.device) -> Conditioning | None:
     """The Conditioning of a run (None when model.conditional = none), from its task's labels."""
     if cfg.model.conditional == "none":

@@ -145,8 +145,8 @@ class Trainer:
         # -- the run's bookkeeping (notes for the user, ...): gankit.run's, never read here --
         self.run_record = RunRecord()
         # -- the fast path (docs/speed.md): modules the step calls, sharing G's and D's weights --
-        nets = fastpath.prepare(labels.fast_settings(t, self.cond), self.dist, self.device,
-                                self.G, self.D, self.G_ema, (self.opt_g, self.opt_d))
+        nets = fastpath.prepare(self.cfg.train, self.dist, self.device, self.G, self.D,
+                                self.G_ema, (self.opt_g, self.opt_d))
         self.G, self.D = nets.G, nets.D  # SyncBatchNorm versions under torchrun, if asked
         self.nets = nets  # what the step calls: G and D under autocast/compile, DDP-wrapped
         self.run_record.notes.extend(nets.notes)  # e.g. torch.compile unavailable: eager instead
