@@ -28,10 +28,29 @@ _WHERE = {
 }
 
 __all__ = [
-    "DATASETS", "DISCRIMINATORS", "GENERATORS", "LOSSES", "METRICS", "PENALTIES", "Callback",
-    "Config", "GankitError", "Objective", "Run", "Trainer", "__version__", "fake_only", "fit",
-    "load_config", "open_run", "register_arch", "register_dataset", "register_loss",
-    "register_augmentation", "register_metric", "register_penalty",
+    "DATASETS",
+    "DISCRIMINATORS",
+    "GENERATORS",
+    "LOSSES",
+    "METRICS",
+    "PENALTIES",
+    "Callback",
+    "Config",
+    "GankitError",
+    "Objective",
+    "Run",
+    "Trainer",
+    "__version__",
+    "fake_only",
+    "fit",
+    "load_config",
+    "open_run",
+    "register_arch",
+    "register_augmentation",
+    "register_dataset",
+    "register_loss",
+    "register_metric",
+    "register_penalty",
 ]
 
 

@@ -87,10 +87,6 @@ class TrainConfig:
     # as the classic DCGAN loop does (one G forward fewer per step; G then trains on the fakes D
     # has just been updated on)
     fresh_latents_for_g: bool = True
-    # G's step draws fresh latents (Algorithm 1); false: it re-uses the last D step's fake batch,
-    # as the classic DCGAN loop does (one G forward fewer per step; G then trains on the fakes D
-    # has just been updated on)
-    fresh_latents_for_g: bool = True
     loss: str = "nonsaturating"  # minimax | nonsaturating | ml
     # -- critics and mode-collapse remedies (docs/mode_collapse.md) -----------------------------
     # (train.loss may also be wasserstein | hinge | least_squares: D's output is then a score)
@@ -110,15 +106,14 @@ class TrainConfig:
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     betas_g: tuple[float, float] = (0.5, 0.999)
-    ema_warmup: bool = False  # decay min(ema, (1 + t) / (10 + t)) at G step t: short runs too
     betas_d: tuple[float, float] = (0.5, 0.999)
     lr_milestones: tuple[int, ...] = ()  # generator steps at which both lrs are multiplied ...
     lr_gamma: float = 0.1  # ... by this factor
     ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 = off
+    ema_warmup: bool = False  # decay min(ema, (1 + t) / (10 + t)) at G step t: short runs too
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # CPU threads; 0 = torch's default (one per core)
-    interop_threads: int = 0  # CPU threads running independent ops at once; 0 = torch's default
     interop_threads: int = 0  # CPU threads running independent ops at once; 0 = torch's default
     log_every: int = 100  # steps between lines of metrics.jsonl
     tensorboard: bool = False  # also write TensorBoard event files (run_dir/tensorboard/)
@@ -622,14 +617,14 @@ def _validate_optimizer(train: TrainConfig) -> None:
         betas = getattr(train, name)
         check_range(all(0 <= v < 1 for v in betas), f"train.{name}", betas,
                     "two numbers in [0, 1)")
-    if train.ema_warmup and not train.ema:
-        raise ConfigError("train.ema_warmup = true warms up G's weight average, but train.ema = "
-                          "0 turns it off: set train.ema (e.g. 0.999) or train.ema_warmup=false")
     milestones = train.lr_milestones
     check_range(list(milestones) == sorted(set(milestones)) and all(s > 0 for s in milestones),
                 "train.lr_milestones", milestones, "increasing positive step numbers")
     check_range(0 < train.lr_gamma <= 1, "train.lr_gamma", train.lr_gamma, "in (0, 1]")
     check_range(0 <= train.ema < 1, "train.ema", train.ema, "in [0, 1) (0 turns it off)")
+    if train.ema_warmup and not train.ema:
+        raise ConfigError("train.ema_warmup = true warms up G's weight average, but train.ema = "
+                          "0 turns it off: set train.ema (e.g. 0.999) or train.ema_warmup=false")
 
 
 def _validate_bookkeeping(train: TrainConfig) -> None:
@@ -659,12 +654,6 @@ def _validate_speed(train: TrainConfig) -> None:
     if train.fused_adam and train.optimizer != "adam":
         raise ConfigError(f"train.fused_adam = true applies to Adam, but train.optimizer = "
                           f"{train.optimizer!r}; unset it or set train.optimizer=adam")
-    check_range(0 <= train.interop_threads <= MAX_THREADS, "train.interop_threads",
-                train.interop_threads, f"in [0, {MAX_THREADS}] (0 = torch's default)")
-    if not train.fresh_latents_for_g and train.g_steps > 1:
-        raise ConfigError(f"train.fresh_latents_for_g = false re-uses the D step's fake batch for "
-                          f"one G update, but train.g_steps = {train.g_steps}: set "
-                          "train.fresh_latents_for_g=true or train.g_steps=1")
     check_range(0 <= train.interop_threads <= MAX_THREADS, "train.interop_threads",
                 train.interop_threads, f"in [0, {MAX_THREADS}] (0 = torch's default)")
     if not train.fresh_latents_for_g and train.g_steps > 1:
@@ -780,8 +769,6 @@ def _data_words(data: DataConfig) -> str:
         stacked = f", {data.stack} stacked as channels" if data.stack > 1 else ""
         return f"{data.name} {data.resolution}×{data.resolution}{stacked}"
     return data.name
-    words += [f"{name} {w:g}" for name, w in train.penalties.items() if w]
-    words += [f"penalties every {train.penalty_every} D steps"] if train.penalty_every > 1 else []
 
 
 def _train_words(train: TrainConfig) -> str:
@@ -791,6 +778,8 @@ def _train_words(train: TrainConfig) -> str:
               ] if train.ema else []
     words += [f"PacGAN{train.pack}"] if train.pack > 1 else []
     words += [f"gradient penalty {train.gp_lambda:g}"] if train.gp_lambda else []
+    words += [f"{name} {w:g}" for name, w in train.penalties.items() if w]
+    words += [f"penalties every {train.penalty_every} D steps"] if train.penalty_every > 1 else []
     words += [f"unrolled {train.unroll}"] if train.unroll else []
     words += [f"augmented ({train.augment}" + (f", ADA target {train.ada_target:g})"
                                                if train.ada_target else ")")

@@ -23,8 +23,8 @@ from gankit.nets.dcgan import (
 from gankit.nets.keras_mnist import KerasMnistDiscriminator, KerasMnistGenerator
 from gankit.nets.mlp import LogitHead, maxout_mlp, mlp
 from gankit.nets.pack import pack_discriminator
-from gankit.nets.spectral import applies, spectral_normalise
 from gankit.nets.resnet import ResNetDiscriminator, ResNetGenerator
+from gankit.nets.spectral import applies, spectral_normalise
 from gankit.registry import DISCRIMINATORS, GENERATORS, PYTHON, register_arch
 from gankit.registry import OLD_NAMES as _OLD_NAMES
 
@@ -170,14 +170,6 @@ def keras_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module
     return KerasMnistDiscriminator(cfg.model.d_width)
 
 
-def _given_from_python(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
-    raise GankitError("this run's networks were passed as modules from Python and cannot be "
-                      "rebuilt from its config: open it from Python with "
-                      "gankit.open_run(path, G=..., D=...) (or gankit.fit(..., resume=True))")
-
-
-for _role in ("generator", "discriminator"):
-    register_arch(PYTHON, _given_from_python, role=_role)
 @register_arch("resnet", role="generator", **_DCGAN)
 def resnet_generator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
     return ResNetGenerator(cfg.prior.dim, sample_shape[0], sample_shape[-1], cfg.model.g_width,
@@ -189,3 +181,11 @@ def resnet_discriminator(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Modul
     return ResNetDiscriminator(sample_shape[0], sample_shape[-1], cfg.model.d_width)
 
 
+def _given_from_python(cfg: Config, sample_shape: tuple[int, ...]) -> nn.Module:
+    raise GankitError("this run's networks were passed as modules from Python and cannot be "
+                      "rebuilt from its config: open it from Python with "
+                      "gankit.open_run(path, G=..., D=...) (or gankit.fit(..., resume=True))")
+
+
+for _role in ("generator", "discriminator"):
+    register_arch(PYTHON, _given_from_python, role=_role)
