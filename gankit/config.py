@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit import registry
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, did_you_mean
 from gankit.plugins import HINT as PLUGIN_HINT
 
 
@@ -392,7 +392,7 @@ def _validate_choices(cfg: Config) -> None:
         value = getattr(getattr(cfg, section), name)
         if value not in names:
             raise ConfigError(
-                f"{key} = {value!r} is not one of: {', '.join(names)}{_choice_hint(value, names)}"
+                f"{key} = {value!r} is not one of: {', '.join(names)}{did_you_mean(value, names)}"
             )
 
 
@@ -428,7 +428,7 @@ def _validate_names(cfg: Config) -> None:
         value = getattr(getattr(cfg, section), name)
         if not reg.knows(value):
             raise ConfigError(f"{key} = {value!r} is not one of: {', '.join(reg)} (or an "
-                              f"import path 'package.module:name'){_choice_hint(value, reg)}; "
+                              f"import path 'package.module:name'){did_you_mean(value, reg)}; "
                               f"{PLUGIN_HINT}")
 
 
@@ -515,7 +515,7 @@ def _validate_penalties(train: TrainConfig) -> None:
         if not registry.PENALTIES.knows(name):
             known = list(registry.PENALTIES)
             raise ConfigError(f"train.penalties: unknown penalty '{name}'; known: "
-                              f"{', '.join(known)}{_choice_hint(name, known)}; {PLUGIN_HINT}")
+                              f"{', '.join(known)}{did_you_mean(name, known)}; {PLUGIN_HINT}")
         check_range(weight >= 0, f"train.penalties.{name}", weight, "≥ 0 (0 turns it off)")
     if train.gp_lambda and "gp" in train.penalties:
         raise ConfigError("the gradient penalty is set twice (train.gp_lambda and "
@@ -672,7 +672,7 @@ def _validate_eval(evaluation: EvalConfig) -> None:
         if not metrics.knows(name):
             raise ConfigError(
                 f"eval.metrics: unknown metric '{name}'; known: {', '.join(metrics)}"
-                f"{_choice_hint(name, list(metrics))}; {PLUGIN_HINT}"
+                f"{did_you_mean(name, list(metrics))}; {PLUGIN_HINT}"
             )
 
 
@@ -787,11 +787,6 @@ def _train_words(train: TrainConfig) -> str:
     return f"{', '.join(words)}; batch {train.batch_size}, {train.steps:,} steps"
 
 
-def _choice_hint(value: Any, names: Any) -> str:
-    close = difflib.get_close_matches(str(value), list(names), n=1, cutoff=0.5)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 # -- presets ------------------------------------------------------------------------------------
 def _preset_files() -> dict[str, Any]:
     root = resources.files("gankit") / "presets"
@@ -819,7 +814,7 @@ def load_preset(name: str) -> Config:
                               ) from None
         return Config.from_toml(text, source=str(path))
     raise ConfigError(
-        f"unknown preset '{name}'{_choice_hint(name, files)}; "
+        f"unknown preset '{name}'{did_you_mean(name, files)}; "
         f"available: {', '.join(sorted(files))} (or a path to a .toml file)"
     )
 

@@ -8,11 +8,10 @@ here as data.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -249,8 +248,6 @@ CURVES: dict[str, Curves] = {c.suite.name: c for c in (UNROLLED, PACGAN_GRID)}
 def get_suite(name: str) -> Suite:
     suites = {**SUITES, **{key: c.suite for key, c in CURVES.items()}}
     if name not in suites:
-        close = difflib.get_close_matches(name, list(suites), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"unknown benchmark suite '{name}'{hint}; "
+        raise ConfigError(f"unknown benchmark suite '{name}'{did_you_mean(name, suites)}; "
                           f"available: {', '.join(suites)}")
     return suites[name]

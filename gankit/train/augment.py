@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, did_you_mean
 from gankit.registry import AUGMENTATIONS, register_augmentation
 from gankit.train import distributed
 
@@ -106,15 +106,12 @@ def color(x: Tensor, gen: torch.Generator, p: Tensor) -> Tensor:
 def parse_ops(text: str) -> tuple[str, ...]:
     """'translation, cutout,color' -> the op names, each registered; a one-line ConfigError for
     an unknown or repeated one (with the nearest registered name)."""
-    import difflib
-
     names = tuple(part.strip() for part in text.split(",") if part.strip())
     known = list(AUGMENTATIONS)
     for name in names:
         if not AUGMENTATIONS.knows(name):
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"train.augment: unknown augmentation '{name}'{hint}; known: "
+            raise ConfigError(f"train.augment: unknown augmentation '{name}'"
+                              f"{did_you_mean(name, known)}; known: "
                               f"{', '.join(known)}, comma-separated, e.g. "
                               "train.augment=\"translation,cutout,color\"")
     repeated = sorted({n for n in names if names.count(n) > 1})
