@@ -167,15 +167,9 @@ def tiny_cfg(**extra):
      "train.pretrain_d_batch": 8, "train.augment": "cutout,color"},
     {"train.unroll": 2},
 ])
-def test_augmented_runs_resume_bit_for_bit(tmp_path, extra):
+def test_augmented_runs_resume_bit_for_bit(tmp_path, train_twice, extra):
     cfg = tiny_cfg(**extra)
-    full = run.start(cfg, tmp_path / "full")
-    run.train_run(full)
-    half = run.start(cfg.with_overrides({"train.steps": 3}), tmp_path / "half")
-    run.train_run(half)
-    resumed = run.open_trainer(tmp_path / "half", steps=6)
-    assert resumed.step == 3
-    run.train_run(resumed)
+    full, resumed = train_twice(cfg, 3)
     for name in ("G", "D"):
         sa, sb = getattr(full, name).state_dict(), getattr(resumed, name).state_dict()
         assert all(torch.equal(sa[k], sb[k]) for k in sa), name

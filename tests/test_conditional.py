@@ -106,14 +106,9 @@ def test_conditional_metrics_need_a_conditional_run():
     ("model.g_arch=resnet", "model.d_arch=resnet", "model.conditional=acgan", "train.pack=2",
      "train.penalties={r1 = 1.0, r2 = 1.0}", "train.loss=rpgan"),
 ])
-def test_conditional_runs_resume_bit_exactly(tmp_path, extra):
+def test_conditional_runs_resume_bit_exactly(tmp_path, train_twice, extra):
     cfg = tiny_cfg(*extra)
-    full = run.start(cfg, tmp_path / "full")
-    assert run.train_run(full)
-    half = run.start(cfg.with_overrides({"train.steps": 12}), tmp_path / "half")
-    run.train_run(half)
-    resumed = run.open_trainer(tmp_path / "half", steps=24)
-    run.train_run(resumed)
+    full, resumed = train_twice(cfg, 12)
     assert_same_state(full, resumed)
     if full.G_ema is not None:
         for k, v in full.G_ema.state_dict().items():

@@ -47,14 +47,9 @@ def test_the_warmed_up_average_follows_g_in_a_short_run():
     assert plain_to_init < plain_to_g / 5
 
 
-def test_resume_is_bit_exact_with_warmup(tmp_path):
+def test_resume_is_bit_exact_with_warmup(train_twice):
     cfg = load_preset("toy-grid").with_overrides([*TOY, "train.ema_warmup=true"])
-    full = run.start(cfg, tmp_path / "full")
-    run.train_run(full)
-    half = run.start(cfg.with_overrides({"train.steps": 10}), tmp_path / "half")
-    run.train_run(half)
-    resumed = run.open_trainer(tmp_path / "half", steps=30)
-    run.train_run(resumed)
+    full, resumed = train_twice(cfg, 10)
     sa, sb = full.G_ema.state_dict(), resumed.G_ema.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
 

@@ -158,17 +158,12 @@ def test_a_lazy_run_penalises_only_every_nth_step_and_logs_the_mean(tmp_path):
     assert [v > 0 for v in seen] == [True, False, False, False] * 2
 
 
-def test_a_lazy_run_resumes_bit_exactly_off_the_schedules_phase(tmp_path):
+def test_a_lazy_run_resumes_bit_exactly_off_the_schedules_phase(tmp_path, train_twice):
     """Interrupted after 6 D steps (6 % 4 = 2): the resumed run penalises the same steps."""
     cfg = load_preset("toy-grid").with_overrides(
         [*TOY, "train.loss=rpgan", "train.penalties={r1 = 1.0, r2 = 0.5}",
          "train.penalty_every=4", "train.ckpt_every=6", "train.log_every=2"])
-    full = run.start(cfg, tmp_path / "full")
-    run.train_run(full)
-    half = run.start(cfg.with_overrides({"train.steps": 6}), tmp_path / "half")
-    run.train_run(half)
-    resumed = run.open_trainer(tmp_path / "half", steps=12)
-    run.train_run(resumed)
+    full, resumed = train_twice(cfg, 6)
     for name in ("G", "D"):
         sa, sb = getattr(full, name).state_dict(), getattr(resumed, name).state_dict()
         assert all(torch.equal(sa[k], sb[k]) for k in sa)

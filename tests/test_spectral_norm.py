@@ -146,19 +146,14 @@ def test_a_resumed_run_with_spectral_norm_is_bit_exact(tmp_path, extra):
         (tmp_path / "half/metrics.jsonl").read_text()
 
 
-def test_an_image_run_with_spectral_norm_resumes_bit_exactly(tmp_path):
+def test_an_image_run_with_spectral_norm_resumes_bit_exactly(tmp_path, train_twice):
     data = write_mnist_like(tmp_path / "mnist", n_train=64, n_test=32)
     cfg = load_preset("mnist-dcgan").with_overrides({
         "data.data_dir": str(data), "model.spectral_norm": "both", "model.g_arch": "resnet",
         "model.d_arch": "resnet", "model.g_width": 4, "model.d_width": 4, "train.steps": 4,
         "train.log_every": 2, "train.ckpt_every": 2, "train.frame_every": 2,
         "train.batch_size": 8, "eval.n_samples": 16, "eval.metrics": [], "train.threads": 1})
-    full = run.start(cfg, tmp_path / "full")
-    run.train_run(full)
-    half = run.start(cfg.with_overrides({"train.steps": 2}), tmp_path / "half")
-    run.train_run(half)
-    resumed = run.open_trainer(tmp_path / "half", steps=4)
-    run.train_run(resumed)
+    full, resumed = train_twice(cfg, 2)
     for name in ("G", "D"):
         sa, sb = getattr(full, name).state_dict(), getattr(resumed, name).state_dict()
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
