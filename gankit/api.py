@@ -69,13 +69,14 @@ class Run:
         return sample_from(self.trainer, n, seed, truncation, labels).cpu()
 
     def interpolate(self, frames: int, walks: int = 1, seed: int | None = None,
-                    truncation: float | None = None) -> Tensor:
+                    truncation: float | None = None, labels: Any = None) -> Tensor:
         """Samples along latent walks between random endpoints (spherical interpolation for a
         normal prior, straight lines for a uniform one), endpoints included, on the CPU:
-        shape (walks, frames, *sample_shape)."""
+        shape (walks, frames, *sample_shape). A conditional run's walks keep a class each:
+        `labels`, one per walk (default: the classes in turn)."""
         from gankit.latent import walk_from
 
-        return walk_from(self.trainer, walks, frames, seed, truncation).cpu()
+        return walk_from(self.trainer, walks, frames, seed, truncation, labels).cpu()
 
     def evaluate(self, metrics: Iterable[str] | None = None) -> dict[str, Any]:
         """The eval.metrics of the config, or these registered `metrics` instead (as `gankit

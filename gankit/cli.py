@@ -431,7 +431,8 @@ def sample(
         "samples).")] = None,
     classes: Annotated[str | None, typer.Option(
         "--class", metavar="C", help="Class-conditional runs: n samples of class C, or 'all' for "
-        "n of every class (a .png is then a class × sample grid, one row per class).")] = None,
+        "n of every class (a .png is then a class × sample grid, one row per class); with "
+        "--interpolate, walks that keep their class.")] = None,
     trust_code: Annotated[bool, TRUST_CODE] = False,
     plugin: Annotated[list[str] | None, PLUGIN] = None,
 ) -> None:
@@ -443,11 +444,9 @@ def sample(
 
     require_single("gankit sample")
     _load_plugins(plugin)
-    if interpolate is not None and classes is not None:
-        raise GankitError("--class and --interpolate are not combined yet: leave one out")
     if interpolate is not None:
         _walks(run_dir, interpolate, 4 if n is None else n, out_file or Path("walk.gif"), seed,
-               truncation, trust_code)
+               truncation, trust_code, classes)
         return
     n = 1000 if n is None else n
     out_file = out_file or Path("samples.npy")
@@ -460,13 +459,17 @@ def sample(
 
 
 def _walks(run_dir: Path, frames: int, walks: int, out_file: Path, seed: int,
-           truncation: float | None, trust_code: bool) -> None:
+           truncation: float | None, trust_code: bool, classes: str | None) -> None:
     from gankit.viz.walks import walk_to_file
 
-    with stage(f"drawing {walks} latent walks from {run_dir}", f"{out_file} was not written"):
-        path = walk_to_file(run_dir, frames, walks, out_file, seed, truncation, trust_code)
-    out.print(f"wrote {walks} latent walks of {frames} frames to {path}", highlight=False,
-              markup=False)
+    every = classes is not None and classes.strip().lower() == "all"
+    shown = " of every class" if every else f" of class {classes}" if classes else ""
+    with stage(f"drawing {walks} latent walks{shown} from {run_dir}",
+               f"{out_file} was not written"):
+        path = walk_to_file(run_dir, frames, walks, out_file, seed, truncation, trust_code,
+                            classes)
+    out.print(f"wrote {walks} latent walks{' per class' if every else shown} of {frames} "
+              f"frames to {path}", highlight=False, markup=False)
 
 
 @app.command("export", cls=OnceOptions)

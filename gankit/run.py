@@ -383,7 +383,7 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
     trainer = open_trainer(run_dir, write=False, trust_code=trust_code,
                            task_factory=runinfo.sampling_tasks(run_dir, build_task))
     check_truncation(trainer.cfg.prior.name, truncation)
-    asked = _asked_classes(trainer, classes, n)  # --class: conditional runs
+    asked = asked_classes(trainer, classes, n)  # --class: conditional runs
     n = n if asked is None else len(asked)
     suffixes = trainer.task.sample_suffixes
     if suffixes and out.suffix not in suffixes:
@@ -419,7 +419,7 @@ def sample_to_file(run_dir: Path, n: int, out: Path, seed: int | None = None,
     return out
 
 
-def _asked_classes(trainer: Trainer, classes: str | None, n: int) -> torch.Tensor | None:
+def asked_classes(trainer: Trainer, classes: str | None, n: int) -> torch.Tensor | None:
     """The labels `--class` asks for (gankit.train.labels.requested), or None."""
     from gankit.train.labels import requested
 

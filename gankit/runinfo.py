@@ -70,7 +70,11 @@ def data_facts(cfg: Config, task: Any) -> dict[str, Any]:
         return {"kind": "folder", "sample_shape": shape, **_listing(cfg.data.data_dir)}
     if name == registry.PYTHON or registry.is_import_path(name):
         x = task.train_data()
-        return {"kind": "tensor", "sample_shape": shape, "n": len(x), "sha256": _checksum(x)}
+        facts = {"kind": "tensor", "sample_shape": shape, "n": len(x), "sha256": _checksum(x)}
+        labels = task.train_labels() if cfg.model.conditional != "none" else None
+        if labels is not None:  # sampling by class later needs the number of classes
+            facts["n_classes"] = int(labels[1])
+        return facts
     return {"kind": "named", "sample_shape": shape}
 
 
@@ -157,8 +161,17 @@ class ShapeOnlyTask:
 
     sample_suffixes = (".npy", ".png")  # .png: a grid of images, or a scatter of 2-D points
 
-    def __init__(self, cfg: Config, sample_shape: tuple[int, ...]) -> None:
+    def __init__(self, cfg: Config, sample_shape: tuple[int, ...],
+                 n_classes: int | None = None) -> None:
         self.cfg, self.sample_shape, self.cache = cfg, tuple(sample_shape), {}
+        self.n_classes = n_classes
+
+    def train_labels(self) -> tuple[Tensor, int] | None:
+        """A conditional run's number of classes (recorded when it started) with placeholder
+        labels; None when the run recorded none."""
+        if self.n_classes is None:
+            return None
+        return torch.zeros(self.cfg.train.batch_size, dtype=torch.long), self.n_classes
 
     def train_data(self) -> Tensor:
         """Not-a-number placeholders, which the trainer needs to be built: training is refused
@@ -214,9 +227,11 @@ def sampling_tasks(run_dir: Path, build: TaskFactory) -> TaskFactory:
     Python (not saved), a ShapeOnlyTask from the sample shape the run recorded."""
 
     def factory(cfg: Config) -> Any:
-        shape = (read(run_dir).get("data") or {}).get("sample_shape")
+        facts = read(run_dir).get("data") or {}
+        shape, n_classes = facts.get("sample_shape"), facts.get("n_classes")
         if cfg.data.name == registry.PYTHON and isinstance(shape, list):
-            return ShapeOnlyTask(cfg, tuple(int(s) for s in shape))
+            return ShapeOnlyTask(cfg, tuple(int(s) for s in shape),
+                                 int(n_classes) if isinstance(n_classes, int) else None)
         return build(cfg)
 
     return factory

@@ -193,6 +193,34 @@ def test_cli_samples_one_class_and_a_class_grid(tmp_path):
     assert res.exit_code != 0 and "class-conditional run" in res.output
 
 
+def test_cli_latent_walks_keep_the_asked_class(tmp_path):
+    cfg = tiny_cfg("train.steps=6", "train.ckpt_every=6")
+    run.train_run(run.start(cfg, tmp_path / "r"))
+    cli = CliRunner()
+    walks = {}
+    for c in ("3", "4"):
+        res = cli.invoke(app, ["sample", str(tmp_path / "r"), "--interpolate", "5", "-n", "2",
+                               "--class", c, "--seed", "7", "--out", str(tmp_path / f"{c}.npy")])
+        assert res.exit_code == 0, res.output
+        assert f"2 latent walks of class {c} of 5 frames" in res.output
+        walks[c] = np.load(tmp_path / f"{c}.npy")
+    assert walks["3"].shape == (2, 5, 1, 28, 28)
+    assert not np.array_equal(walks["3"], walks["4"])  # same latents, another class
+    from gankit.api import open_run
+
+    r = open_run(tmp_path / "r")
+    same = (r.interpolate(5, walks=2, seed=7, labels=[3, 3]) + 1) / 2  # .npy: in [0, 1]
+    assert torch.allclose(same, torch.from_numpy(walks["3"]), atol=1e-6)  # the CLI's walks
+    res = cli.invoke(app, ["sample", str(tmp_path / "r"), "--interpolate", "4", "-n", "1",
+                           "--class", "all", "--out", str(tmp_path / "all.png")])
+    assert res.exit_code == 0 and "per class" in res.output, res.output
+    grid = Image.open(tmp_path / "all.png")  # a walk per row: 10 classes × 4 frames
+    assert grid.size == (2 * (2 + 4 * 30), 2 * (2 + 10 * 30))
+    res = cli.invoke(app, ["sample", str(tmp_path / "r"), "--interpolate", "4", "--class",
+                           "12", "--out", str(tmp_path / "bad.gif")])
+    assert res.exit_code != 0 and "out of range" in res.output
+
+
 def test_requested_labels():
     assert requested(None, 4, 10) is None
     assert requested("2", 3, 10).tolist() == [2, 2, 2]
@@ -258,6 +286,15 @@ def test_fit_takes_item_label_datasets_and_pairs(tmp_path):
         assert r.sample(4, labels=[9, 9, 9, 9]).shape == (4, 1, 28, 28)
     with pytest.raises(GankitError, match="needs class labels"):
         gankit.fit("dcgan", "dcgan", x, overrides=over, progress=False)
+    # the run folder keeps the number of classes: it samples by class without the data
+    gankit.fit("dcgan", "dcgan", (x, y), overrides=over, out=tmp_path / "py", progress=False)
+    res = CliRunner().invoke(app, ["sample", str(tmp_path / "py"), "--class", "9", "-n", "4",
+                                   "--out", str(tmp_path / "nines.npy")])
+    assert res.exit_code == 0, res.output
+    assert np.load(tmp_path / "nines.npy").shape == (4, 1, 28, 28)
+    res = CliRunner().invoke(app, ["sample", str(tmp_path / "py"), "--class", "10", "--out",
+                                   str(tmp_path / "x.npy")])
+    assert res.exit_code != 0 and "0..9" in res.output
 
 
 # -- metrics --------------------------------------------------------------------------------------

@@ -20,15 +20,16 @@ SUFFIXES = (".png", ".gif", ".npy")
 FRAME_MS = 80
 
 
-def save_walk(path: Path, images: np.ndarray) -> Path:
-    """uint8 (walks, frames, C, H, W) images as a PNG (a walk per row) or a GIF (.gif)."""
+def save_walk(path: Path, images: np.ndarray, per_row: int | None = None) -> Path:
+    """uint8 (walks, frames, C, H, W) images as a PNG (a walk per row) or a GIF (.gif) whose
+    frame tiles the walks `per_row` to a row (default: a square)."""
     walks, frames = images.shape[:2]
     scale = auto_scale(images.shape[-1])
     if Path(path).suffix == ".png":
         to_pil(tile(images.reshape(walks * frames, *images.shape[2:]), nrow=frames),
                scale).save(path)
         return Path(path)
-    per_row = math.ceil(math.sqrt(walks))
+    per_row = per_row or math.ceil(math.sqrt(walks))
     there_and_back = [*range(frames), *range(frames - 2, 0, -1)]
     pictures = [to_pil(tile(images[:, i], nrow=per_row), scale).convert("RGB")
                 for i in there_and_back]
@@ -49,9 +50,12 @@ def check_target(out: Path, sample_shape: tuple[int, ...]) -> None:
 
 
 def walk_to_file(run_dir: Path, frames: int, walks: int, out: Path, seed: int | None = None,
-                 truncation: float | None = None, trust_code: bool = False) -> Path:
+                 truncation: float | None = None, trust_code: bool = False,
+                 classes: str | None = None) -> Path:
     """Draw `walks` latent walks of `frames` steps from a run into a file; the run folder is
-    only read. Images go to .gif/.png/.npy (float32 in [0, 1]), other samples to .npy."""
+    only read. Images go to .gif/.png/.npy (float32 in [0, 1]), other samples to .npy.
+    A conditional run's walks keep one class each: `classes` C (every walk of class C) or
+    'all' (`walks` walks of every class, a class per GIF row; default: the classes in turn)."""
     import torch
 
     from gankit import run, runinfo
@@ -69,8 +73,11 @@ def walk_to_file(run_dir: Path, frames: int, walks: int, out: Path, seed: int | 
                                task_factory=runinfo.sampling_tasks(Path(run_dir), build_task))
     check_target(out, tuple(trainer.task.sample_shape))
     check_truncation(trainer.cfg.prior.name, truncation)
+    asked = run.asked_classes(trainer, classes, walks)  # --class: conditional runs
+    per_row = walks if asked is not None and len(asked) > walks else None  # 'all': a class a row
+    walks = walks if asked is None else len(asked)
     seed = int(torch.randint(0, 2**31 - 1, ())) if seed is None else seed
-    x = walk_from(trainer, walks, frames, seed, truncation).float().cpu()
+    x = walk_from(trainer, walks, frames, seed, truncation, asked).float().cpu()
     image = len(trainer.task.sample_shape) == 3
     if image:
         x = to_unit(x, trainer.cfg.data.pixel_range)
@@ -79,7 +86,7 @@ def walk_to_file(run_dir: Path, frames: int, walks: int, out: Path, seed: int | 
         if out.suffix == ".npy":
             np.save(out, x.numpy())
         else:
-            save_walk(out, to_uint8(x).numpy())
+            save_walk(out, to_uint8(x).numpy(), per_row)
     except OSError as e:
         raise GankitError(f"cannot write {out}: {e.strerror or e}") from None
     return out
