@@ -3,8 +3,9 @@
 (a) the classic loop, written the way pytorch/examples' dcgan/main.py writes it: a sigmoid at the
     end of D and nn.BCELoss, a DataLoader, separate backward passes for real and fake, G's step
     through an unfrozen D on the D step's fake batch, five `.item()` reads per step; at its
-    default fp32 and at its own best settings (bf16 autocast where the CPU has bf16 in hardware,
-    channels-last memory format for the convnets);
+    default fp32, with bf16 autocast added as a new user would (where the CPU has bf16 in
+    hardware), and at its own best settings (bf16 autocast and the channels-last memory format
+    for the convnets);
 (b) gankit's Trainer.train_step at its defaults for the device (gankit/train/fastpath.py) and with
     each speed option on its own, data resident on the device, statistics read once at the end of
     the timed window.
@@ -304,10 +305,13 @@ def cpu_plan(m: Model, quick: bool) -> tuple[dict[str, dict], bool]:
 
 
 def classic_plan(conv: bool, threads: int) -> dict[str, Classic]:
-    """The classic loop at its default fp32 and at its own best settings on this CPU."""
+    """The classic loop at its default fp32, with bf16 autocast added (where the CPU has bf16 in
+    hardware: what a new user would try first) and at its own best settings on this CPU."""
     plan = {"classic fp32": Classic(threads)}
     if conv:
         native = fastpath.cpu_bf16_native()
+        if native:
+            plan["classic bf16"] = Classic(threads, amp=True)
         plan["classic best"] = Classic(threads, amp=native, channels_last=True)
     return plan
 
@@ -334,14 +338,17 @@ def cpu_rows(args) -> tuple[list[str], list[str]]:
             res = compare(m, device, classics, plan, seconds, repeats, args.warmup)
             torch.set_num_threads(torch_default)
             base = res["classic fp32"][0]
+            bf16 = res.get("classic bf16", (None,))[0]
             best = res.get("classic best", res["classic fp32"])[0]
             for name, (speed, warm) in res.items():
                 label = f"{name} ({describe_defaults(m)})" if name == "gankit defaults" else name
                 sweep.append(f"| {m.name} | {threads} | {label} | {fmt(speed)} | "
                              f"{speed / base:.2f}× | {speed / best:.2f}× | {warm:.1f} |")
             default = res["gankit defaults"][0]
-            lines.append(f"| {m.name} | {threads} | {fmt(base)} | {fmt(best)} | {fmt(default)} | "
-                         f"**{default / base:.2f}×** | **{default / best:.2f}×** | "
+            vs_bf16 = "–" if bf16 is None else f"**{default / bf16:.2f}×**"
+            lines.append(f"| {m.name} | {threads} | {fmt(base)} | "
+                         f"{'–' if bf16 is None else fmt(bf16)} | {fmt(best)} | {fmt(default)} | "
+                         f"**{default / base:.2f}×** | {vs_bf16} | **{default / best:.2f}×** | "
                          f"{describe_defaults(m)}; classic best: {classic_best_words(conv)} |")
             print(lines[-1], flush=True)
     return lines, sweep
@@ -392,9 +399,10 @@ def cpu_facts() -> str:
             f"{torch.get_num_interop_threads()}).")
 
 
-CPU_HEADER = ("| model | threads | classic fp32, samples/s | classic best, samples/s | gankit "
-              "defaults, samples/s | vs classic fp32 | vs classic best | settings |\n"
-              "|---|---|---|---|---|---|---|---|")
+CPU_HEADER = ("| model | threads | classic fp32, samples/s | classic bf16 autocast, samples/s | "
+              "classic best, samples/s | gankit defaults, samples/s | vs classic fp32 | "
+              "vs classic bf16 | vs classic best | settings |\n"
+              "|---|---|---|---|---|---|---|---|---|---|")
 NOTES = (
     "Samples/s counts the generator's batch per training step (k = 1 D step + 1 G step). By "
     "default gankit draws fresh latents for the G step (Algorithm 1: a second G forward); "

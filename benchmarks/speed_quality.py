@@ -1,14 +1,15 @@
 """Quality of the CPU fast path: the Fashion-MNIST DCGAN at equal generator steps, fp32 eager
-against the switches of gankit's CPU defaults on a CPU with bf16 hardware (bf16 autocast,
-channels-last, torch.compile; set explicitly, so that short runs compile too), a few seeds
-each; fd_classifier (and its noisy-real reference) on 10,000 samples with gankit's shipped
-Fashion-MNIST classifier. Writes BENCHMARKS.md section
-`speed-quality`.
+against gankit's CPU defaults (left automatic: bf16 autocast and channels-last on a CPU with
+bf16 hardware) and, opt-in, those plus torch.compile (set explicitly, so that short runs compile
+too), a few seeds each; fd_classifier (and its noisy-real reference) on 10,000 samples with
+gankit's shipped Fashion-MNIST classifier. Writes BENCHMARKS.md section `speed-quality`.
 
 Equal steps, not equal time, so that only the arithmetic differs: at equal time the faster
-settings would also have trained longer.
+settings would also have trained longer. 3,000 steps is the length of a 10-minute fp32 run on one
+thread of this 2-core machine (about 4.9 steps/s, section `speed`).
 
-    python -m benchmarks.speed_quality --steps 1000 --seeds 0 1 --jobs 2
+    python -m benchmarks.speed_quality --steps 3000 --seeds 0 1 --settings "fp32 eager" \
+        "CPU defaults"
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gankit.bench.engine import run_parallel
 #: name -> config overrides; "CPU defaults" leaves the fast path automatic
 SETTINGS = {
     "fp32 eager": {"train.amp": False, "train.channels_last": False, "train.compile": False},
+    "CPU defaults": {},
     "bf16 + channels-last + compile": {"train.amp": True, "train.channels_last": True,
                                        "train.compile": True},
 }
@@ -52,6 +54,24 @@ def one_run(name: str, seed: int, steps: int, out: Path, data_dir: str | None) -
             "noisy": result["fd_classifier_noisy"]}
 
 
+def verdict(rows: list[dict], settings: list[str]) -> list[str]:
+    """Each setting against fp32 eager: the difference of mean fd beside the seed-to-seed spread
+    (the pooled standard deviation of both settings' runs); within noise when it is at most
+    twice that spread."""
+    base = [r["fd"] for r in rows if r["setting"] == "fp32 eager"]
+    out = []
+    for name in settings:
+        fds = [r["fd"] for r in rows if r["setting"] == name]
+        if name == "fp32 eager" or len(fds) < 2 or len(base) < 2:
+            continue
+        pooled = ((statistics.variance(fds) + statistics.variance(base)) / 2) ** 0.5
+        diff = statistics.mean(fds) - statistics.mean(base)
+        word = "within" if abs(diff) <= 2 * pooled else "**outside**"
+        out.append(f"- {name} − fp32 eager: {diff:+.2f} in fd_classifier, against a seed-to-seed "
+                   f"spread of {pooled:.2f} (pooled std): {word} noise (twice the spread).")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=1000)
@@ -59,10 +79,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="runs at once, one thread each")
     parser.add_argument("--out", type=Path, default=Path("runs/speed-quality"))
     parser.add_argument("--data-dir", default=None, help="Fashion-MNIST's IDX files")
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     calls = [(name, seed, args.steps, args.out, args.data_dir)  # seed by seed: a cut-short run
-             for seed in args.seeds for name in SETTINGS]       # still has pairs
+             for seed in args.seeds for name in args.settings]  # still has pairs
     rows = [row for _, row in run_parallel(one_run, calls, jobs=args.jobs)]
     for r in rows:
         print(r, flush=True)
@@ -72,12 +93,13 @@ def main() -> None:
                     f"{r['seconds']:.0f}", f"{r['fd']:.2f}", f"{r['fd'] / r['noisy']:.2f}"]
                    for r in rows))
     summary = []
-    for name in SETTINGS:
+    for name in args.settings:
         fds = [r["fd"] for r in rows if r["setting"] == name]
         spread = f" ± {statistics.stdev(fds):.2f} (std over seeds)" if len(fds) > 1 else ""
         summary.append(f"- {name}: fd_classifier {statistics.mean(fds):.2f}{spread}, "
                        f"{statistics.mean(r['seconds'] for r in rows if r['setting'] == name):.0f}"
                        " s of training on average")
+    summary += verdict(rows, args.settings)
     body = "\n".join([
         "## Speed: does the CPU fast path keep the quality?", "", provenance(),
         f"Fashion-MNIST DCGAN preset, {args.steps} generator steps per run, {args.jobs} runs at "
