@@ -1,10 +1,10 @@
 """Conditional benchmark: class-conditional DCGANs on Fashion-MNIST and MNIST, each trained for
-a fixed wall-clock budget; writes the `conditional` section of BENCHMARKS.md and a class × sample
+a fixed budget of CPU time; writes the `conditional` section of BENCHMARKS.md and a class × sample
 grid of every cell to docs/images/.
 
     python -m benchmarks.conditional --minutes 30                  # Fashion-MNIST, projection D
-    python -m benchmarks.conditional --minutes 30 --sets fashion mnist --modes projection acgan \\
-        --seeds 0 1 --reference train                              # the full grid, own baselines
+    python -m benchmarks.conditional --minutes fashion=30 mnist=12 --sets fashion mnist \\
+        --seeds 0 1 --reference train              # both sets, 2 seeds, unconditional cells too
 
 Per cell, in the features of gankit's shipped classifier of the data set: the share of samples
 classified as the class they were asked for (class_accuracy), the Fréchet distance of each class's
@@ -212,11 +212,32 @@ def per_class_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def budgets(given: list[str], sets: list[str], ap: argparse.ArgumentParser) -> dict[str, float]:
+    """--minutes as {set: CPU minutes}: one number for every set, or SET=MIN pairs."""
+    out: dict[str, float] = {}
+    try:
+        if len(given) == 1 and "=" not in given[0]:
+            return {s: float(given[0]) for s in sets}
+        for item in given:
+            name, _, value = item.partition("=")
+            if name not in PRESETS:
+                ap.error(f"--minutes {item}: name a set ({', '.join(PRESETS)}) as SET=MIN")
+            out[name] = float(value)
+    except ValueError:
+        ap.error(f"--minutes takes a number or SET=MIN pairs, got {' '.join(given)}")
+    missing = [s for s in sets if s not in out]
+    if missing:
+        ap.error(f"--minutes names no budget for {', '.join(missing)}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=30.0,
-                    help="training budget per cell, in CPU minutes of its process")
+    ap.add_argument("--minutes", nargs="+", default=["30"], metavar="[SET=]MIN",
+                    help="training budget per cell, in CPU minutes of its process: one for "
+                         "every set, or per set (fashion=30 mnist=12)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per cell")
+    ap.add_argument("--jobs", type=int, default=1, help="cells trained at once")
     ap.add_argument("--sets", nargs="+", default=["fashion"], choices=list(PRESETS))
     ap.add_argument("--modes", nargs="+", default=["projection"], choices=list(MODES))
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
@@ -233,20 +254,22 @@ def main() -> None:
     from gankit.config import parse_overrides
 
     extra = parse_overrides(args.set)
+    budget = budgets(args.minutes, args.sets, ap)
     modes = [*args.modes, *(["none"] if args.reference == "train" else [])]
     args.out.mkdir(parents=True, exist_ok=True)
+    from gankit.bench.engine import run_parallel
+
+    calls = [(data, mode, seed, budget[data], args.threads, args.out, args.n_eval, extra)
+             for data in args.sets for mode in modes for seed in args.seeds]
+    print(f"{len(calls)} cells, {args.jobs} at once: "
+          + ", ".join(f"{d} / {m} / seed {s}: {b:g} min" for d, m, s, b, *_ in calls), flush=True)
     rows = []
-    for data in args.sets:
-        for mode in modes:
-            for seed in args.seeds:
-                print(f"== {data} / {mode} / seed {seed}: {args.minutes:g} min", flush=True)
-                rows.append(one_cell(data, mode, seed, args.minutes, args.threads, args.out,
-                                     args.n_eval, extra))
-                print(json.dumps({k: v for k, v in rows[-1].items()
-                                  if not isinstance(v, list)}), flush=True)
+    for _, row in run_parallel(one_cell, calls, jobs=args.jobs):
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if not isinstance(v, list)}), flush=True)
     body = "## Conditional GANs: class accuracy and intra-class FD\n\n" + provenance()
-    body += f"Threads per cell: {args.threads}; evaluation samples: {args.n_eval:,} " \
-            f"({args.n_eval // 10:,} per class).\n"
+    body += f"Threads per cell: {args.threads}; cells at once: {args.jobs}; evaluation samples: " \
+            f"{args.n_eval:,} ({args.n_eval // 10:,} per class).\n"
     if extra:
         body += "Overrides on top of the presets: " + ", ".join(
             f"`{k}={v}`" for k, v in extra.items()) + ".\n"
