@@ -47,6 +47,9 @@ RECIPES: dict[str, tuple[str, dict]] = {
     # SN-GAN's pairing (Miyato et al. 2018): spectral norm on D with the hinge loss, which the
     # conditional benchmark found far better than spectral norm alone
     "dcgan-sn-hinge": ("fashion-dcgan", {"model.spectral_norm": "d", "train.loss": "hinge"}),
+    "dcgan-sn-hinge-diffaugment": ("fashion-dcgan", {"model.spectral_norm": "d",
+                                                     "train.loss": "hinge",
+                                                     "train.augment": DIFFAUGMENT}),
 }
 DEFAULT_RECIPES = ("dcgan", "dcgan-diffaugment", "dcgan-sn", "r3gan")
 METRICS = ("fd_classifier", "fd_classifier_noisy", "kid_classifier", "classes_present",
