@@ -254,8 +254,8 @@ def section(rows: list[dict], args: argparse.Namespace) -> str:
         if r["seed"] == min(args.seeds):
             name = cell_name(r["data"], r["size"], r["recipe"], r["seed"])
             body.append(f"- {r['recipe']}, {r['size']} images: ![{name}](docs/images/"
-                        f"small-data-{name}.png) ![nearest](docs/images/small-data-{name}-"
-                        "nearest.png)")
+                        f"{args.section}-{name}.png) ![nearest](docs/images/{args.section}-"
+                        f"{name}-nearest.png)")
     return "\n".join(body) + "\n"
 
 
@@ -274,6 +274,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--n-eval", type=int, default=10_000, help="generated and held-out images")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-small-data")
     ap.add_argument("--note", default="", help="a sentence added to the section")
+    ap.add_argument("--section", default=SECTION,
+                    help="BENCHMARKS.md section (and name of its results file and pictures), "
+                         "so that another protocol does not replace this one")
     ap.add_argument("--no-write", action="store_true", help="print the section, leave the files")
     ap.add_argument("--smoke", action="store_true",
                     help="a few steps per cell and 64 evaluation images; writes nothing")
@@ -307,20 +310,20 @@ def main(argv: list[str] | None = None) -> str:
     if args.no_write:
         print(body)
     else:
-        print(f"wrote {write_section(SECTION, body)}")
+        print(f"wrote {write_section(args.section, body)}")
     return body
 
 
 def keep_outputs(rows: list[dict], args: argparse.Namespace) -> None:
     """The rows so far into benchmarks/results/, the seed-0 pictures into docs/images/."""
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{SECTION}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (RESULTS / f"{args.section}.json").write_text(json.dumps(rows, indent=2) + "\n")
     r = rows[-1]
     if r["seed"] == min(args.seeds):
         DOCS.mkdir(parents=True, exist_ok=True)
         name = cell_name(r["data"], r["size"], r["recipe"], r["seed"])
         for suffix in (".png", "-nearest.png"):
-            (DOCS / f"small-data-{name}{suffix}").write_bytes(
+            (DOCS / f"{args.section}-{name}{suffix}").write_bytes(
                 (args.out / f"{name}{suffix}").read_bytes())
 
 
