@@ -4,6 +4,11 @@ given the CPU time the Keras run took; writes the `keras-mnist-full` section of 
 
     nice -n 19 python -m benchmarks.keras_full --seeds 0 1     # train or continue, then write
     python -m benchmarks.keras_full --seeds 0 1 --report       # only the section, from the cells
+    python -m benchmarks.keras_full --seeds 0 --only dcgan --dcgan-minutes 90   # alongside
+
+The last form trains the DCGAN cell on the other core while the Keras cell is still training,
+under a budget estimated from the Keras cell's first steps; the next plain run tops it up to the
+measured budget (a cell never gives back CPU time it has used, so estimate a little low).
 
 Every cell is a run folder under --out (keras-seed0, dcgan-seed0, ...) that continues from its
 checkpoint when the command is run again, so the 10,000 steps can be spread over several
@@ -91,6 +96,9 @@ def train_keras(seed: int, out: Path, steps: int, pretrain: int | None) -> dict:
             if tr.step % 50 == 0:
                 sitting.update(to_step=tr.step, cpu_seconds=time.process_time() - cpu0)
                 path.write_text(json.dumps(record, indent=1))
+            if tr.step % 250 == 0:
+                print(f"   keras seed {seed}: step {tr.step:,} of {steps:,}, "
+                      f"{(time.process_time() - cpu0) / 60:.1f} CPU min this sitting", flush=True)
 
         run.train_run(trainer, note)
         sitting.update(to_step=trainer.step, cpu_seconds=time.process_time() - cpu0)
@@ -127,8 +135,12 @@ def train_dcgan(seed: int, out: Path, seconds: float, n_eval: int) -> dict:
         cpu0 = time.process_time()
 
         def stop_when_spent(tr) -> None:
-            if time.process_time() - cpu0 >= left:
+            spent = time.process_time() - cpu0
+            if spent >= left:
                 tr.request_stop("budget")
+            if tr.step % 500 == 0:
+                print(f"   dcgan seed {seed}: step {tr.step:,}, {spent / 60:.1f} of "
+                      f"{left / 60:.1f} CPU min", flush=True)
 
         run.train_run(trainer, stop_when_spent)
         record["cpu_seconds"] = record.get("cpu_seconds", 0.0) + time.process_time() - cpu0
@@ -204,6 +216,24 @@ def save_curves(curves: dict[int, list[tuple[int, int]]], path: Path) -> Path:
     return path
 
 
+def train_only(args: argparse.Namespace) -> None:
+    """Train one kind of cell for every seed (two processes can then share the two cores)."""
+    for seed in args.seeds:
+        if args.only == "keras":
+            print(f"== Keras MNIST GAN, seed {seed}: to step {args.steps:,}", flush=True)
+            train_keras(seed, args.out, args.steps, args.pretrain_samples)
+            continue
+        rate = seconds_per_step(read_record(args.out / f"keras-seed{seed}.json"))
+        if args.dcgan_minutes is None and rate is None:
+            raise SystemExit(f"error: keras-seed{seed} has no timed steps yet: give "
+                             "--dcgan-minutes or train the Keras cell first")
+        budget = args.dcgan_minutes * 60 if args.dcgan_minutes is not None else rate * args.steps
+        print(f"== DCGAN, seed {seed}: {budget / 60:.1f} CPU minutes", flush=True)
+        record = train_dcgan(seed, args.out, budget, args.n_eval)
+        print(f"   {record['steps']:,} steps, {record['cpu_seconds'] / 60:.1f} CPU minutes",
+              flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
@@ -214,10 +244,20 @@ def main() -> None:
                     help="D pretraining images (default the recipe's 10,000); a smoke run only")
     ap.add_argument("--n-eval", type=int, default=10_000)
     ap.add_argument("--report", action="store_true", help="train nothing: write from the cells")
+    ap.add_argument("--only", choices=["keras", "dcgan"], default=None,
+                    help="train one cell of each seed and stop (no evaluation, nothing written)")
+    ap.add_argument("--dcgan-minutes", type=float, default=None,
+                    help="with --only dcgan: the DCGAN cell's CPU budget, instead of the Keras "
+                         "cell's measured CPU seconds per step × --steps")
     ap.add_argument("--note", default="", help="a paragraph added to the section")
     ap.add_argument("--no-write", action="store_true", help="print the section only")
     args = ap.parse_args()
+    if args.dcgan_minutes is not None and args.only != "dcgan":
+        ap.error("--dcgan-minutes goes with --only dcgan (a plain run uses the measured budget)")
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.only:
+        train_only(args)
+        return
     rows, curves = [], {}
     for seed in args.seeds:
         keras_dir = args.out / f"keras-seed{seed}"

@@ -10,6 +10,12 @@ measured on held-out test images:
         --n-eval 2000                    # a reduced run
     python -m benchmarks.small_data --smoke --out /tmp/s   # seconds: every recipe, a few steps
 
+The protocol is 24 cells of 10 CPU-minutes: more than a sitting on 2 cores. Every finished cell's
+record (its config, how it was measured, its row and the machine and date it ran on) is kept in
+git under benchmarks/results/<section>-cells/, and a later sitting re-uses it, so the full
+command can be run again and again, `--seeds` or `--sizes` a subset at a time, until every cell
+is there. Keep each seed's recipes to one sitting: the budget is CPU time, and machines differ.
+
 Per cell: fd_classifier ÷ the noisy-real reference (as the images benchmark reports it), KID,
 classes covered, and memorisation (nn_ratio: generated images' median pixel distance to their
 nearest training image ÷ that of held-out real images; near_copies), over seeds as mean ± std.
@@ -84,8 +90,9 @@ def metric_network(data: str) -> str | None:
 
 
 def one_cell(recipe: str, data: str, size: int, seed: int, minutes: float, threads: int,
-             n_eval: int, out: Path, smoke: bool = False) -> dict:
-    """Train and measure one cell (or re-use a stored one of the same protocol); its row."""
+             n_eval: int, out: Path, smoke: bool = False, kept: Path | None = None) -> dict:
+    """Train and measure one cell (or re-use a stored one of the same protocol, from `out` or
+    from the cells kept in git, `kept`); its row."""
     from gankit import run
     from gankit.viz.grids import save_grid
 
@@ -93,18 +100,27 @@ def one_cell(recipe: str, data: str, size: int, seed: int, minutes: float, threa
     name = cell_name(data, size, recipe, seed)
     record, grid_png = out / f"{name}.json", out / f"{name}.png"
     setup = {"cpu_minutes": None if smoke else minutes, "metric_network": metric_network(data)}
-    if record.exists() and grid_png.exists():
-        done = json.loads(record.read_text())
-        if decide(done["config"], cfg.to_toml(), done["setup"], setup).action == "reuse":
-            return {**done["row"], "reused": True}
+    stored = [record] if grid_png.exists() else []
+    for path in [*stored, *([kept / f"{name}.json"] if kept is not None else [])]:
+        if path.exists():
+            done = json.loads(path.read_text())
+            if decide(done["config"], cfg.to_toml(), done["setup"], setup).action == "reuse":
+                return {**done["row"], "reused": True}
     trainer, wall, cpu = train_for(cfg, out / name, None if smoke else minutes * 60, threads)
     result = run.evaluate(trainer)
     save_grid(grid_png, trainer.task.fixed_grid(trainer), scale=1)
     save_grid(out / f"{name}-nearest.png", nearest_pairs(trainer), nrow=PAIRS, scale=2)
+    from gankit.bench.tables import machine
+
     row = {"recipe": recipe, "data": data, "size": size, "seed": seed, "steps": trainer.step,
            "train_seconds": wall, "train_cpu_seconds": cpu,
+           "machine": machine(), "date": time.strftime("%Y-%m-%d"),
            **{k: v for k, v in result.items() if k != "step"}}
-    record.write_text(json.dumps({"config": cfg.to_toml(), "setup": setup, "row": row}))
+    text = json.dumps({"config": cfg.to_toml(), "setup": setup, "row": row}, indent=1) + "\n"
+    record.write_text(text)
+    if kept is not None and not smoke:
+        kept.mkdir(parents=True, exist_ok=True)
+        (kept / f"{name}.json").write_text(text)
     return row
 
 
@@ -298,7 +314,8 @@ def main(argv: list[str] | None = None) -> str:
         warm_classifiers(data)
     cells = [(recipe, data, size, seed) for data in args.data for size in args.sizes
              for recipe in args.recipes for seed in args.seeds]
-    calls = [(*cell, args.minutes, args.threads, args.n_eval, args.out, args.smoke)
+    kept = None if args.smoke else RESULTS / f"{args.section}-cells"
+    calls = [(*cell, args.minutes, args.threads, args.n_eval, args.out, args.smoke, kept)
              for cell in cells]
     rows = []
     for _, row in run_parallel(one_cell, calls, args.jobs):
@@ -319,7 +336,7 @@ def keep_outputs(rows: list[dict], args: argparse.Namespace) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.section}.json").write_text(json.dumps(rows, indent=2) + "\n")
     r = rows[-1]
-    if r["seed"] == min(args.seeds):
+    if r["seed"] == min(args.seeds) and not r.get("reused"):  # a re-used cell's are there
         DOCS.mkdir(parents=True, exist_ok=True)
         name = cell_name(r["data"], r["size"], r["recipe"], r["seed"])
         for suffix in (".png", "-nearest.png"):

@@ -43,3 +43,21 @@ def test_a_recipe_is_a_preset_and_overrides():
     assert cfg.data.n_train == 500 and cfg.train.seed == 2
     assert cfg.train.augment == small_data.DIFFAUGMENT and "memorisation" in cfg.eval.metrics
     assert small_data.cell_config("dcgan", "mnist", 500, 0, 1, 100, False).data.name == "mnist"
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(),
+                    reason="package dataset-fashion-mnist not installed (.ci/run installs it)")
+def test_a_finished_cell_is_kept_and_reused_from_the_kept_records(tmp_path):
+    # a real (not smoke) cell of a tiny CPU budget: its record goes to `kept` as well, and a
+    # later sitting without the run folder re-uses it from there; another budget retrains
+    kept = tmp_path / "kept"
+    args = ("dcgan", "fashion-mnist", 200, 0, 0.01, 1, 32)
+    row = small_data.one_cell(*args, tmp_path / "a", kept=kept)
+    record = json.loads((kept / "fashion-mnist-200-dcgan-seed0.json").read_text())
+    assert record["row"]["steps"] == row["steps"] > 0 and record["setup"]["cpu_minutes"] == 0.01
+    assert record["row"]["machine"] and record["row"]["date"]
+    again = small_data.one_cell(*args, tmp_path / "b", kept=kept)
+    assert again["reused"] and again["steps"] == row["steps"]
+    other = small_data.one_cell("dcgan", "fashion-mnist", 200, 0, 0.011, 1, 32, tmp_path / "c",
+                                kept=kept)
+    assert not other.get("reused")
