@@ -17,7 +17,11 @@ run's overall fd_classifier: the issue's goal is class_accuracy ≥ 0.9 and ever
 unconditional cell of the same preset trained here under the same budget (`--reference train`).
 
 Cells resume: a cell stopped before its budget (or asked for a larger one) continues from its
-checkpoint for the remaining minutes, so a short run now can be extended later.
+checkpoint for the remaining minutes, so a short run now can be extended later. A finished
+cell's record (config, CPU seconds, row, machine and date) is also kept in git under
+benchmarks/results/<section>-cells/, and a later sitting re-uses it: a grid larger than one
+sitting can be completed a seed at a time. `--section NAME` writes another section (its own
+results file and pictures), so that a variant of the recipe does not replace the main grid.
 """
 
 from __future__ import annotations
@@ -102,10 +106,24 @@ def class_floor(task) -> list[float]:
     return out
 
 
+def kept_row(kept: Path | None, name: str, cfg, minutes: float) -> dict | None:
+    """The row of a finished cell kept in git, if it is this very cell (same config and budget)."""
+    from gankit.bench.cells import differences
+
+    path = kept / f"{name}.json" if kept is not None else None
+    if path is None or not path.exists():
+        return None
+    done = json.loads(path.read_text())
+    if differences(done["config"], cfg.to_toml()) or done.get("seconds", 0) < minutes * 60 - 1:
+        return None
+    return {**done["row"], "reused": True}
+
+
 def one_cell(data: str, mode: str, seed: int, minutes: float, threads: int, out: Path,
-             n_eval: int, extra: dict) -> dict:
+             n_eval: int, extra: dict, kept: Path | None = None) -> dict:
     from gankit import run
     from gankit.bench.cells import differences
+    from gankit.bench.tables import machine
     from gankit.metrics.conditional import per_class_fd
     from gankit.viz.grids import save_grid
 
@@ -118,6 +136,8 @@ def one_cell(data: str, mode: str, seed: int, minutes: float, threads: int, out:
     same = differ is not None and not [k for k in differ if not k.startswith("eval.")]
     if same and done.get("seconds", 0) >= minutes * 60 - 1 and not differ:
         return {**done["row"], "reused": True}
+    if not done and (row := kept_row(kept, name, cfg, minutes)) is not None:
+        return row
     left = max(0.0, minutes * 60 - done.get("seconds", 0.0)) if same else minutes * 60
     started, wall = time.process_time(), time.perf_counter()
     trainer = train_for(cfg, out / name, left, threads, same)
@@ -128,6 +148,7 @@ def one_cell(data: str, mode: str, seed: int, minutes: float, threads: int, out:
     result = run.evaluate(trainer)
     row = {"data": data, "mode": mode, "seed": seed, "steps": trainer.step,
            "minutes": round(seconds / 60, 1), "wall_minutes": round(wall / 60, 1),
+           "machine": machine(), "date": time.strftime("%Y-%m-%d"),
            **{k: v for k, v in result.items() if k not in ("step", "eval_seconds")}}
     if mode != "none":
         from gankit.seeds import EVAL
@@ -143,8 +164,11 @@ def one_cell(data: str, mode: str, seed: int, minutes: float, threads: int, out:
 
         save_grid(out / f"conditional-{name}.png", to_uint8(trainer.task.unit(grid)).numpy(),
                   nrow=10)
-    record.write_text(json.dumps({"config": cfg.to_toml(), "seconds": seconds, "wall": wall,
-                                  "row": row}))
+    text = json.dumps({"config": cfg.to_toml(), "seconds": seconds, "wall": wall, "row": row})
+    record.write_text(text)
+    if kept is not None:
+        kept.mkdir(parents=True, exist_ok=True)
+        (kept / f"{name}.json").write_text(text)
     return row
 
 
@@ -248,6 +272,9 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="config overrides for every cell")
     ap.add_argument("--note", default="", help="a paragraph added to the section")
+    ap.add_argument("--section", default="conditional",
+                    help="BENCHMARKS.md section (and the name of its results file, kept cells "
+                         "and pictures)")
     ap.add_argument("--no-write", action="store_true", help="print the tables, leave the files")
     args = ap.parse_args()
 
@@ -259,7 +286,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     from gankit.bench.engine import run_parallel
 
-    calls = [(data, mode, seed, budget[data], args.threads, args.out, args.n_eval, extra)
+    kept = None if args.no_write else RESULTS / f"{args.section}-cells"
+    calls = [(data, mode, seed, budget[data], args.threads, args.out, args.n_eval, extra, kept)
              for data in args.sets for mode in modes for seed in args.seeds]
     print(f"{len(calls)} cells, {args.jobs} at once: "
           + ", ".join(f"{d} / {m} / seed {s}: {b:g} min" for d, m, s, b, *_ in calls), flush=True)
@@ -267,7 +295,8 @@ def main() -> None:
     for _, row in run_parallel(one_cell, calls, jobs=args.jobs):
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if not isinstance(v, list)}), flush=True)
-    body = "## Conditional GANs: class accuracy and intra-class FD\n\n" + provenance()
+    variant = "" if args.section == "conditional" else f" (`{args.section}`)"
+    body = f"## Conditional GANs{variant}: class accuracy and intra-class FD\n\n" + provenance()
     body += f"Threads per cell: {args.threads}; cells at once: {args.jobs}; evaluation samples: " \
             f"{args.n_eval:,} ({args.n_eval // 10:,} per class).\n"
     if extra:
@@ -280,9 +309,8 @@ def main() -> None:
              "(precision, recall, density and coverage with k = 5 in the classifier's features, "
              f"{args.n_eval:,} samples against as many held-out images):\n\n")
     body += fidelity_table(rows) + "\n" + per_class_table(rows) + "\n"
-    pictures = [f"![{r['data']} {r['mode']}](docs/images/conditional-"
-                f"{cell_name(r['data'], r['mode'], r['seed'])}.png)" for r in rows
-                if r["mode"] != "none"]
+    pictures = [f"![{r['data']} {r['mode']} seed {r['seed']}](docs/images/{picture(r, args)})"
+                for r in rows if r["mode"] != "none"]
     body += "\nClass × sample grids (one row per class, classes 0–9 from the top):\n\n" + \
         "\n".join(pictures) + "\n"
     if args.no_write:
@@ -291,11 +319,16 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     DOCS.mkdir(parents=True, exist_ok=True)
     for r in rows:
-        if r["mode"] != "none":
-            name = f"conditional-{cell_name(r['data'], r['mode'], r['seed'])}.png"
-            (DOCS / name).write_bytes((args.out / name).read_bytes())
-    (RESULTS / "conditional.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(f"wrote {write_section('conditional', body)}")
+        grid = args.out / f"conditional-{cell_name(r['data'], r['mode'], r['seed'])}.png"
+        if r["mode"] != "none" and grid.exists():  # a cell re-used from git has its picture
+            (DOCS / picture(r, args)).write_bytes(grid.read_bytes())
+    (RESULTS / f"{args.section}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"wrote {write_section(args.section, body)}")
+
+
+def picture(row: dict, args: argparse.Namespace) -> str:
+    """The file name of a cell's class × sample grid under docs/images/."""
+    return f"{args.section}-{cell_name(row['data'], row['mode'], row['seed'])}.png"
 
 
 if __name__ == "__main__":
