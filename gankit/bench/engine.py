@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,20 +67,55 @@ def _die_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+@contextmanager
+def _heartbeat(line: Callable[[], str], every: float | None) -> Iterator[None]:
+    """Print `line()` to stderr every `every` seconds while the block runs (a cell trains for
+    minutes without a word of its own: the user sees that the benchmark is alive)."""
+    if not every:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            print(line(), file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
 def run_parallel(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], jobs: int = 1,
-                 as_done: bool = False) -> Iterator[tuple[int, R]]:
+                 as_done: bool = False, heartbeat: float | None = 60.0
+                 ) -> Iterator[tuple[int, R]]:
     """(index, fn(*call)) for every call, `jobs` at a time in fresh (spawned) processes, yielded
-    in call order (or, `as_done`, as each finishes); in this process when jobs == 1."""
+    in call order (or, `as_done`, as each finishes); in this process when jobs == 1. Every
+    `heartbeat` seconds a line on stderr says how many cells are done (None: silent)."""
     if jobs < 1:
         raise GankitError(f"--jobs must be ≥ 1, got {jobs}")
-    if jobs == 1:
-        for i, call in enumerate(calls):
-            yield i, fn(*call)
-        return
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(fn, *call): i for i, call in enumerate(calls)}
-        for future in as_completed(futures) if as_done else futures:
-            yield futures[future], future.result()
+    started, finished = time.perf_counter(), [0]
+
+    def line() -> str:
+        return (f"  ... {finished[0]} of {len(calls)} cells done, "
+                f"{min(jobs, len(calls) - finished[0])} training, "
+                f"{(time.perf_counter() - started) / 60:.1f} min since the start")
+
+    with _heartbeat(line, heartbeat):
+        if jobs == 1:
+            for i, call in enumerate(calls):
+                result = fn(*call)
+                finished[0] += 1
+                yield i, result
+            return
+        os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            futures = {pool.submit(fn, *call): i for i, call in enumerate(calls)}
+            for future in futures:
+                future.add_done_callback(lambda _: finished.__setitem__(0, finished[0] + 1))
+            for future in as_completed(futures) if as_done else futures:
+                yield futures[future], future.result()
