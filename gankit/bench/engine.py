@@ -110,7 +110,8 @@ def run_parallel(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], jobs: i
                 finished[0] += 1
                 yield i, result
             return
-        os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the worker processes
+        if not os.environ.get("OMP_NUM_THREADS"):  # inherited by the workers (set but empty
+            os.environ["OMP_NUM_THREADS"] = "1"  # counts as unset: libgomp warns about "")
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                  initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
