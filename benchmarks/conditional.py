@@ -108,13 +108,11 @@ def class_floor(task) -> list[float]:
 
 def kept_row(kept: Path | None, name: str, cfg, minutes: float) -> dict | None:
     """The row of a finished cell kept in git, if it is this very cell (same config and budget)."""
-    from gankit.bench.cells import differences
+    from gankit.bench.cells import differences, kept_record
 
-    path = kept / f"{name}.json" if kept is not None else None
-    if path is None or not path.exists():
-        return None
-    done = json.loads(path.read_text())
-    if differences(done["config"], cfg.to_toml()) or done.get("seconds", 0) < minutes * 60 - 1:
+    done = kept_record(kept, name)
+    if done is None or differences(done["config"], cfg.to_toml()) != {} \
+            or done.get("seconds", 0) < minutes * 60 - 1:
         return None
     return {**done["row"], "reused": True}
 
@@ -122,7 +120,7 @@ def kept_row(kept: Path | None, name: str, cfg, minutes: float) -> dict | None:
 def one_cell(data: str, mode: str, seed: int, minutes: float, threads: int, out: Path,
              n_eval: int, extra: dict, kept: Path | None = None) -> dict:
     from gankit import run
-    from gankit.bench.cells import differences
+    from gankit.bench.cells import differences, keep_record
     from gankit.bench.tables import machine
     from gankit.metrics.conditional import per_class_fd
     from gankit.viz.grids import save_grid
@@ -164,11 +162,9 @@ def one_cell(data: str, mode: str, seed: int, minutes: float, threads: int, out:
 
         save_grid(out / f"conditional-{name}.png", to_uint8(trainer.task.unit(grid)).numpy(),
                   nrow=10)
-    text = json.dumps({"config": cfg.to_toml(), "seconds": seconds, "wall": wall, "row": row})
-    record.write_text(text)
-    if kept is not None:
-        kept.mkdir(parents=True, exist_ok=True)
-        (kept / f"{name}.json").write_text(text)
+    done = {"config": cfg.to_toml(), "seconds": seconds, "wall": wall, "row": row}
+    keep_record(out, name, done)
+    keep_record(kept, name, done)
     return row
 
 

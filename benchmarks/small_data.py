@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from benchmarks.report import provenance, write_section
-from gankit.bench.cells import decide
+from gankit.bench.cells import decide, keep_record, kept_record
 from gankit.bench.engine import run_parallel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,14 +98,13 @@ def one_cell(recipe: str, data: str, size: int, seed: int, minutes: float, threa
 
     cfg = cell_config(recipe, data, size, seed, threads, n_eval, smoke)
     name = cell_name(data, size, recipe, seed)
-    record, grid_png = out / f"{name}.json", out / f"{name}.png"
+    grid_png = out / f"{name}.png"
     setup = {"cpu_minutes": None if smoke else minutes, "metric_network": metric_network(data)}
-    stored = [record] if grid_png.exists() else []
-    for path in [*stored, *([kept / f"{name}.json"] if kept is not None else [])]:
-        if path.exists():
-            done = json.loads(path.read_text())
-            if decide(done["config"], cfg.to_toml(), done["setup"], setup).action == "reuse":
-                return {**done["row"], "reused": True}
+    stored = [kept_record(out, name) if grid_png.exists() else None, kept_record(kept, name)]
+    for done in stored:
+        if done and decide(done["config"], cfg.to_toml(), done.get("setup"),
+                           setup).action == "reuse":
+            return {**done["row"], "reused": True}
     trainer, wall, cpu = train_for(cfg, out / name, None if smoke else minutes * 60, threads)
     result = run.evaluate(trainer)
     save_grid(grid_png, trainer.task.fixed_grid(trainer), scale=1)
@@ -116,11 +115,9 @@ def one_cell(recipe: str, data: str, size: int, seed: int, minutes: float, threa
            "train_seconds": wall, "train_cpu_seconds": cpu,
            "machine": machine(), "date": time.strftime("%Y-%m-%d"),
            **{k: v for k, v in result.items() if k != "step"}}
-    text = json.dumps({"config": cfg.to_toml(), "setup": setup, "row": row}, indent=1) + "\n"
-    record.write_text(text)
-    if kept is not None and not smoke:
-        kept.mkdir(parents=True, exist_ok=True)
-        (kept / f"{name}.json").write_text(text)
+    done = {"config": cfg.to_toml(), "setup": setup, "row": row}
+    keep_record(out, name, done)
+    keep_record(None if smoke else kept, name, done)
     return row
 
 

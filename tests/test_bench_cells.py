@@ -136,3 +136,16 @@ def test_cells_are_built_and_reopened_only_through_gankit_run():
                  "stacked_mnist.py", ROOT / "benchmarks" / "images.py"]:
         calls = _calls(path)
         assert "Trainer" not in calls and "load_checkpoint" not in calls, path.name
+
+
+def test_kept_records_round_trip_and_a_damaged_one_is_not_trusted(tmp_path):
+    from gankit.bench.cells import keep_record, kept_record
+
+    folder = tmp_path / "kept"
+    assert kept_record(folder, "a") is None and kept_record(None, "a") is None
+    keep_record(folder, "a", {"config": "x = 1", "row": {"fd": 2.5}})
+    assert kept_record(folder, "a") == {"config": "x = 1", "row": {"fd": 2.5}}
+    assert not list(folder.glob(".*.tmp"))  # written whole, nothing left beside it
+    (folder / "b.json").write_text('{"config": "x = 1", "row": {"fd"')  # cut short
+    (folder / "c.json").write_text('["not a record"]')
+    assert kept_record(folder, "b") is None and kept_record(folder, "c") is None

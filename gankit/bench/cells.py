@@ -19,9 +19,11 @@ frame intervals, which decide only when files are written) is what `continue` ma
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from gankit.config import Config
@@ -100,3 +102,30 @@ def decide(stored: str | None, wanted: str, stored_setup: Mapping[str, Any] | No
         return Verdict("longer", f"the same run, {have:,} steps stored, {want:,} wanted")
     return Verdict("reuse", "the same config" if not differ
                    else "the same run (only its checkpoint or frame interval differs)")
+
+
+# -- finished cells kept in git ---------------------------------------------------------------
+# A benchmark longer than one sitting keeps each finished cell's record (config, setup, row, and
+# the machine and date it ran on) in a folder under git, benchmarks/results/<section>-cells/,
+# since run folders do not outlive the machine; a later sitting re-uses what `decide` allows.
+def kept_record(folder: Path | None, name: str) -> dict[str, Any] | None:
+    """The record kept for cell `name`, None when there is none (or it cannot be read: the cell
+    is then trained again rather than trusted)."""
+    path = folder / f"{name}.json" if folder is not None else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return record if isinstance(record, dict) and "config" in record else None
+
+
+def keep_record(folder: Path | None, name: str, record: Mapping[str, Any]) -> None:
+    """Keep a finished cell's record (written whole or not at all)."""
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.json.tmp"
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    tmp.replace(folder / f"{name}.json")
