@@ -33,5 +33,5 @@ def test_a_finished_cell_is_kept_and_reused_only_for_the_same_cell(tmp_path):
     cfg = conditional.cell_config("fashion", "projection", 0, 1, 200, extra)
     assert conditional.kept_row(kept, "fashion-projection-seed0", cfg, 0.5) is None  # longer
     other = conditional.cell_config("fashion", "projection", 0, 1, 200,
-                                    {**extra, "train.lr_g": 1e-4})
+                                    {**extra, "train.lr_g": 3e-4})
     assert conditional.kept_row(kept, "fashion-projection-seed0", other, 0.01) is None
