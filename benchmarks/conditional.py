@@ -106,12 +106,12 @@ def class_floor(task) -> list[float]:
     return out
 
 
-def kept_row(kept: Path | None, name: str, cfg, minutes: float) -> dict | None:
-    """The row of a finished cell kept in git, if it is this very cell (same config and budget)."""
-    from gankit.bench.cells import differences, kept_record
+def finished_row(done: dict | None, cfg, minutes: float) -> dict | None:
+    """The row of a stored cell record (in the run folder or kept in git) if it is this very
+    cell trained for its whole budget: the same config, at least `minutes` of CPU time."""
+    from gankit.bench.cells import differences
 
-    done = kept_record(kept, name)
-    if done is None or differences(done["config"], cfg.to_toml()) != {} \
+    if not done or differences(done["config"], cfg.to_toml()) != {} \
             or done.get("seconds", 0) < minutes * 60 - 1:
         return None
     return {**done["row"], "reused": True}
@@ -120,22 +120,21 @@ def kept_row(kept: Path | None, name: str, cfg, minutes: float) -> dict | None:
 def one_cell(data: str, mode: str, seed: int, minutes: float, threads: int, out: Path,
              n_eval: int, extra: dict, kept: Path | None = None) -> dict:
     from gankit import run
-    from gankit.bench.cells import differences, keep_record
+    from gankit.bench.cells import differences, keep_record, kept_record
     from gankit.bench.tables import machine
     from gankit.metrics.conditional import per_class_fd
     from gankit.viz.grids import save_grid
 
     name = cell_name(data, mode, seed)
-    record = out / f"{name}.json"
-    done = json.loads(record.read_text()) if record.exists() else {}
+    done = kept_record(out, name) or {}
     cfg = cell_config(data, mode, seed, threads, n_eval, extra)
+    # a run folder's record first (it can also be continued), else the one kept in git
+    for stored in (done, None if done else kept_record(kept, name)):
+        if (row := finished_row(stored, cfg, minutes)) is not None:
+            return row
     # What is measured (eval.*) does not change what was trained: such a cell is re-evaluated.
-    differ = differences(done["config"], cfg.to_toml()) if "config" in done else None
+    differ = differences(done["config"], cfg.to_toml()) if done else None
     same = differ is not None and not [k for k in differ if not k.startswith("eval.")]
-    if same and done.get("seconds", 0) >= minutes * 60 - 1 and not differ:
-        return {**done["row"], "reused": True}
-    if not done and (row := kept_row(kept, name, cfg, minutes)) is not None:
-        return row
     left = max(0.0, minutes * 60 - done.get("seconds", 0.0)) if same else minutes * 60
     started, wall = time.process_time(), time.perf_counter()
     trainer = train_for(cfg, out / name, left, threads, same)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from benchmarks import conditional
+from gankit.bench.cells import kept_record
 from gankit.data.mnist import DEBIAN_FASHION
 
 
@@ -31,7 +32,8 @@ def test_a_finished_cell_is_kept_and_reused_only_for_the_same_cell(tmp_path):
                                  extra, kept)
     assert again["reused"] and again["steps"] == row["steps"]
     cfg = conditional.cell_config("fashion", "projection", 0, 1, 200, extra)
-    assert conditional.kept_row(kept, "fashion-projection-seed0", cfg, 0.5) is None  # longer
+    stored = kept_record(kept, "fashion-projection-seed0")
+    assert conditional.finished_row(stored, cfg, 0.5) is None  # a longer budget
     other = conditional.cell_config("fashion", "projection", 0, 1, 200,
                                     {**extra, "train.lr_g": 3e-4})
-    assert conditional.kept_row(kept, "fashion-projection-seed0", other, 0.01) is None
+    assert conditional.finished_row(stored, other, 0.01) is None
